@@ -1,0 +1,53 @@
+# The commands people type. Every target sets up what it needs on first use:
+# a virtualenv in .venv with the locked Python packages, and node_modules via npm ci.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PY_STAMP := $(VENV)/.webnets-installed
+JS_STAMP := node_modules/.webnets-installed
+
+.PHONY: help setup test convert verify layers lock clean
+
+help:
+	@echo "make test                          run the test suite (installs everything on first use)"
+	@echo "make convert SRC=m.keras OUT=dir   convert a Keras model to TF.js and check it in TF.js"
+	@echo "make verify DIR=dir                re-run the TF.js parity check of an exported model"
+	@echo "make layers                        list the supported Keras layers"
+
+$(PY_STAMP): requirements.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+$(JS_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 18+ (apt-get install nodejs npm)"; exit 1; }
+	npm ci --no-audit --no-fund
+	touch $@
+
+setup: $(PY_STAMP) $(JS_STAMP)
+
+test: setup
+	$(PY) -m pytest -q tests
+
+convert: setup
+	@test -n "$(SRC)" -a -n "$(OUT)" || { echo "usage: make convert SRC=model.keras OUT=out_dir [ARGS='--quantize uint8']"; exit 2; }
+	$(PY) -m exporter convert "$(SRC)" "$(OUT)" $(ARGS)
+
+verify: setup
+	$(PY) -m exporter verify "$(DIR)"
+
+layers: $(PY_STAMP)
+	$(PY) -m exporter layers
+
+# Regenerate requirements.lock from pyproject's pins in a throw-away venv.
+lock:
+	rm -rf /tmp/webnets-lock && $(PYTHON) -m venv /tmp/webnets-lock
+	/tmp/webnets-lock/bin/pip install --quiet -e '.[test]'
+	{ head -2 requirements.lock; /tmp/webnets-lock/bin/pip freeze --exclude-editable | grep -v '^webnets'; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache

@@ -1,0 +1,120 @@
+"""`python -m exporter` / `webnets`: the command line.
+
+Every failure ends as one readable paragraph on stderr and a non-zero exit
+code; `--debug` adds the traceback.
+"""
+
+import argparse
+import sys
+import textwrap
+import traceback
+
+from .errors import ExportError
+
+EXIT_ERROR = 1
+EXIT_BUG = 2
+
+
+def _quiet_tensorflow():
+    # Python-side warnings (absl, deprecations) would bury the one-paragraph errors.
+    import logging
+    import warnings
+
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore")
+
+
+def _size(text):
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    text = text.strip().lower().rstrip("ib").rstrip("b") if text[-1:].isalpha() else text
+    try:
+        if text[-1:] in units:
+            return int(float(text[:-1]) * units[text[-1]])
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (use bytes, or e.g. 4M, 512K)") from None
+
+
+def build_parser():
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors")
+    parser = argparse.ArgumentParser(prog="webnets", description="Keras 3 -> TensorFlow.js, verified in TF.js.",
+                                     parents=[common])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser = _with_parents(commands.add_parser, common)
+
+    convert = commands.add_parser("convert", help="convert a .keras/.h5 file (or SavedModel) to a TF.js model")
+    convert.add_argument("src", help=".keras or .h5 file; a SavedModel directory with --format graph")
+    convert.add_argument("out_dir", help="output directory (model.json, shards, meta.json)")
+    convert.add_argument("--format", choices=["layers", "graph"], default="layers",
+                         help="layers: tf.loadLayersModel (default); graph: tf.loadGraphModel via the official converter")
+    convert.add_argument("--quantize", action="append", metavar="DTYPE[=PATTERN,...]",
+                         help="float16, uint8 or uint16 for all weights, or only for weights matching glob patterns; "
+                              "repeat to mix (e.g. --quantize float16 --quantize 'uint8=*/kernel')")
+    convert.add_argument("--shard-size", type=_size, default=4 * 1024 * 1024,
+                         help="bytes per weight shard (default 4M)")
+    convert.add_argument("--force", action="store_true", help="replace OUT_DIR if it exists (atomically)")
+    convert.add_argument("--no-verify", dest="verify", action="store_false", help="skip the TF.js parity check")
+    convert.add_argument("--unsafe", action="store_true",
+                         help="allow Keras to deserialize Python code (Lambda) from the file: only for files you trust")
+
+    verify = commands.add_parser("verify", help="re-run the TF.js parity check of an exported model directory")
+    verify.add_argument("dir")
+
+    layers = commands.add_parser("layers", help="list the supported Keras layers")
+    layers.add_argument("--markdown", action="store_true", help="as the README's markdown table")
+    return parser
+
+
+def _with_parents(add_parser, common):
+    def add(*args, **kwargs):
+        return add_parser(*args, parents=[common], **kwargs)
+
+    return add
+
+
+def run(args):
+    if args.command == "layers":
+        from .docs import layers_table
+
+        print(layers_table(markdown=args.markdown))
+        return 0
+    _quiet_tensorflow()
+    if args.command == "convert":
+        from .convert import convert
+        from .weights import parse_quantize
+
+        convert(args.src, args.out_dir, quantization=parse_quantize(args.quantize), fmt=args.format,
+                shard_size=args.shard_size, force=args.force, verify=args.verify, unsafe=args.unsafe)
+        return 0
+    if args.command == "verify":
+        from .verify import verify_directory
+
+        report = verify_directory(args.dir)
+        print(report.summary())
+        return 0
+    raise AssertionError(args.command)
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    args.debug = getattr(args, "debug", False)
+    try:
+        return run(args)
+    except ExportError as error:
+        _report(f"error: {error}", args.debug)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _report("error: interrupted; no output was written (partial work is discarded).", args.debug)
+        return EXIT_ERROR
+    except Exception as error:  # a bug in webnets, still reported readably
+        _report(f"error: webnets failed unexpectedly ({type(error).__name__}: {error}). Nothing was written. "
+                "Fix: rerun with --debug and report the traceback.", args.debug)
+        return EXIT_BUG
+
+
+def _report(message, debug):
+    if debug:
+        traceback.print_exc()
+    print(textwrap.fill(" ".join(message.split()), width=100), file=sys.stderr)

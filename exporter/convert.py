@@ -1,0 +1,191 @@
+"""The convert pipeline: Keras model -> TF.js model directory, verified.
+
+    load (safe) -> translate topology -> write shards (quantized) -> run in
+    TF.js and compare with Keras -> meta.json -> atomic rename into OUT_DIR
+"""
+
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__, official
+from .atomic import atomic_directory
+from .errors import ExportError
+from .keras_io import load_keras_model, sniff_format
+from .parity import (build_report, golden_entry, keras_outputs, raise_if_failed, run_tfjs, sample_inputs,
+                     weights_replaced)
+from .topology import translate_model
+from .weights import (DEFAULT_SHARD_BYTES, as_numpy, check_patterns_match, describe_quantization, read_dequantized,
+                      write_shards)
+
+
+def quantized_names(qmap, entries, variable_names):
+    """Resolve --quantize patterns to exact names, among Keras-variable-backed weights.
+
+    Weights derived at export time (e.g. a lowered Normalization's scale) stay
+    float32: they are tiny, and keeping them exact lets the parity reference be
+    Keras with the dequantized variables.
+    """
+    if not qmap:
+        return None
+    names = [e["name"] for e in entries]
+    check_patterns_match(qmap, names)
+    chosen = official.quantization.map_layers_to_quantization_dtype([n for n in names if n in variable_names], qmap)
+    resolved = {}
+    for name, dtype in chosen.items():
+        resolved.setdefault(np.dtype(dtype).name, []).append(name)
+    return resolved or None
+
+
+def write_layers_model(model, out_dir, quantization=None, shard_size=DEFAULT_SHARD_BYTES):
+    """Write model.json + shards for a live Keras model. Returns (model_json, named weights)."""
+    import keras
+
+    config, weights = translate_model(model)
+    entries = as_numpy(weights)
+    variable_names = {name for name, value in weights if hasattr(value, "assign")}
+    qmap = quantized_names(quantization, entries, variable_names)
+    manifest = write_shards(entries, out_dir, shard_size, qmap)
+    model_json = {
+        "format": "layers-model",
+        "generatedBy": f"keras v{keras.__version__}",
+        "convertedBy": f"webnets v{__version__}",
+        "modelTopology": {"keras_version": keras.__version__, "backend": "tensorflow", "model_config": config},
+        "weightsManifest": manifest,
+    }
+    (Path(out_dir) / "model.json").write_text(json.dumps(model_json))
+    return model_json, weights
+
+
+def write_graph_model(model, out_dir, quantization=None, shard_size=DEFAULT_SHARD_BYTES, saved_model_dir=None):
+    """Keras 3 model.export() -> SavedModel -> official tfjs graph model converter."""
+    with tempfile.TemporaryDirectory(prefix="webnets-savedmodel-") as temp:
+        if saved_model_dir is None:
+            saved_model_dir = Path(temp) / "saved_model"
+            model.export(str(saved_model_dir), format="tf_saved_model", verbose=False)
+        official.tf_saved_model_conversion_v2.convert_tf_saved_model(str(saved_model_dir), str(out_dir), signature_def="serving_default",
+                                        saved_model_tags="serve", quantization_dtype_map=quantization,
+                                        weight_shard_size_bytes=shard_size)
+    return json.loads((Path(out_dir) / "model.json").read_text())
+
+
+def verify_model(model, model_dir, fmt, weights, quantization, model_json, batch=2):
+    """Run TF.js on sample inputs; compare with Keras (dequantized weights). Returns (report, golden)."""
+    inputs = sample_inputs(model, batch=batch)
+    float32 = keras_outputs(model, inputs)
+    reference = float32
+    if fmt == "layers" and quantization:
+        dequantized = read_dequantized(model_json["weightsManifest"], model_dir)
+        pairs = [(v, dequantized[n]) for n, v in weights if hasattr(v, "assign")]
+        with weights_replaced([v for v, _ in pairs], [d for _, d in pairs]):
+            reference = keras_outputs(model, inputs)
+    job = run_tfjs(model_dir, inputs, fmt)
+    report = build_report(fmt, describe_quantization(quantization), inputs, job, reference, float32)
+    raise_if_failed(report, job, f"model '{model.name}'")
+    return report, golden_entry(inputs, reference)
+
+
+def model_files(model_dir):
+    """{file name: bytes} of everything a browser downloads for the model."""
+    model_dir = Path(model_dir)
+    data = json.loads((model_dir / "model.json").read_text())
+    files = ["model.json"] + [p for group in data["weightsManifest"] for p in group["paths"]]
+    return {f: (model_dir / f).stat().st_size for f in files}
+
+
+def check_output_free(out_dir, force):
+    if Path(out_dir).exists() and not force:
+        raise ExportError(f"The output directory '{out_dir}' already exists. webnets will not overwrite it "
+                          "without being asked. Fix: pass --force to replace it (atomically), or choose another path.")
+
+
+def describe_io(model):
+    return {
+        "inputs": [{"name": t.name, "shape": list(t.shape), "dtype": str(t.dtype)} for t in model.inputs],
+        "outputs": [{"name": t.name, "shape": list(t.shape), "dtype": str(t.dtype)} for t in model.outputs],
+    }
+
+
+def export_keras_model(model, out_dir, *, quantization=None, fmt="layers", shard_size=DEFAULT_SHARD_BYTES,
+                       force=False, verify=True, extra_meta=None, log=print, saved_model_dir=None):
+    """Convert a live Keras model into out_dir atomically. Returns the meta dict written to meta.json."""
+    out_dir = Path(out_dir)
+    check_output_free(out_dir, force)
+    if fmt not in ("layers", "graph"):
+        raise ExportError(f"--format {fmt!r}: unknown format. Fix: use 'layers' (tf.loadLayersModel) or 'graph' "
+                          "(tf.loadGraphModel).")
+    started = time.perf_counter()
+    with atomic_directory(out_dir, replace=force) as temp:
+        if fmt == "layers":
+            model_json, weights = write_layers_model(model, temp, quantization, shard_size)
+        else:
+            model_json, weights = write_graph_model(model, temp, quantization, shard_size, saved_model_dir), []
+        meta = {
+            "name": model.name,
+            "format": fmt,
+            "converted_by": f"webnets v{__version__}",
+            "quantization": describe_quantization(quantization),
+            **describe_io(model),
+            "parameter_count": int(model.count_params()),
+            "bytes": model_files(temp),
+            **(extra_meta or {}),
+        }
+        meta["bytes_total"] = sum(meta["bytes"].values())
+        if verify:
+            report, golden = verify_model(model, temp, fmt, weights, quantization, model_json)
+            meta["parity"] = report.as_dict()
+            meta["golden"] = golden
+            log(report.summary())
+        (temp / "meta.json").write_text(json.dumps(meta, indent=1))
+    log(f"wrote {out_dir} ({meta['bytes_total']:,} bytes in {len(meta['bytes'])} files, "
+        f"{time.perf_counter() - started:.1f}s)")
+    return meta
+
+
+def convert(src, out_dir, *, quantization=None, fmt="layers", shard_size=DEFAULT_SHARD_BYTES, force=False,
+            verify=True, unsafe=False, log=print):
+    """`convert SRC OUT_DIR`: a .keras / .h5 file (or SavedModel dir for the graph format)."""
+    check_output_free(out_dir, force)  # fail before the slow model load
+    kind = sniff_format(src)
+    if kind == "saved_model":
+        if fmt != "graph":
+            raise ExportError(f"'{src}' is a SavedModel, which has no Keras layer graph. Fix: pass --format graph, "
+                              "or convert the original .keras file.")
+        return _convert_saved_model(src, out_dir, quantization, shard_size, force, verify, log)
+    model = load_keras_model(src, unsafe=unsafe)
+    return export_keras_model(model, out_dir, quantization=quantization, fmt=fmt, shard_size=shard_size,
+                              force=force, verify=verify, log=log, extra_meta={"source": Path(src).name})
+
+
+def _convert_saved_model(src, out_dir, quantization, shard_size, force, verify, log):
+    """SavedModel -> graph model; the reference is the SavedModel's own serving signature."""
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(str(src))
+    signature = loaded.signatures["serving_default"]
+    specs = signature.structured_input_signature[1]
+
+    class _SavedModelAsKeras:  # just what export_keras_model / verify_model use
+        name = Path(src).name
+        inputs = [_Spec(name, spec) for name, spec in sorted(specs.items())]
+        outputs = []
+
+        def count_params(self):
+            return int(sum(np.prod(v.shape) for v in loaded.variables)) if hasattr(loaded, "variables") else 0
+
+        def __call__(self, arrays, training=False):
+            arrays = arrays if isinstance(arrays, list) else [arrays]
+            result = signature(**{t.name: tf.constant(a) for t, a in zip(self.inputs, arrays)})
+            return [result[k].numpy() for k in sorted(result)]
+
+    return export_keras_model(_SavedModelAsKeras(), out_dir, quantization=quantization, fmt="graph",
+                              shard_size=shard_size, force=force, verify=verify, log=log, saved_model_dir=src,
+                              extra_meta={"source": Path(src).name})
+
+
+class _Spec:
+    def __init__(self, name, spec):
+        self.name, self.shape, self.dtype = name, list(spec.shape), spec.dtype.name

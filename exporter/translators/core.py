@@ -1,0 +1,95 @@
+"""Core layers: InputLayer, Dense, Activation, Embedding, Masking and the
+regularization layers (Dropout and friends), which are identities at inference."""
+
+from .common import ConfigReader, activation_key, activation_pieces, with_fused_activation
+from .registry import register
+
+_DENSE_INITS = ("kernel_initializer", "bias_initializer")
+
+
+@register("InputLayer", note="batch_shape -> batch_input_shape; integer dtypes -> int32")
+def input_layer(layer, config):
+    reader = ConfigReader(layer, config)
+    reader.require("sparse", [False], "feed dense tensors.")
+    reader.require("ragged", [False], "pad sequences to a fixed length.")
+    reader.ignore("optional", "input_tensor")
+    shape = reader.get("batch_shape") or [None] + list(reader.get("shape", []))
+    reader.ignore("shape")
+    reader.out["batch_input_shape"] = list(shape)
+    reader.out["sparse"] = False
+    reader.out.pop("trainable")
+    return reader.finish(weights=[])
+
+
+@register("Dense")
+def dense(layer, config):
+    reader = ConfigReader(layer, config)
+    reader.copy("units", "use_bias").initializers(*_DENSE_INITS)
+    reader.regularizers("kernel_regularizer", "bias_regularizer", "activity_regularizer")
+    reader.constraints("kernel_constraint", "bias_constraint")
+    reader.require("quantization_config", [None], "export the float model and let webnets quantize.")
+    reader.require("lora_rank", [None], "merge the LoRA weights first (layer.enable_lora / merge).")
+    reader.ignore("lora_alpha")
+    return with_fused_activation(reader)
+
+
+@register("Activation", note="Keras-only activations (leaky_relu, hard_sigmoid, hard_silu) lowered exactly")
+def activation(layer, config):
+    reader = ConfigReader(layer, config)
+    name = activation_key(reader.get("activation"))
+    reader.finish()  # validates the remaining keys
+    return activation_pieces(config["name"], name, layer)
+
+
+@register("Embedding", note="integer inputs; mask_zero kept")
+def embedding(layer, config):
+    reader = ConfigReader(layer, config)
+    reader.copy("input_dim", "output_dim", "mask_zero")
+    reader.initializers("embeddings_initializer").regularizers("embeddings_regularizer", "activity_regularizer")
+    reader.constraints("embeddings_constraint")
+    reader.require("lora_rank", [None], "merge the LoRA weights first.")
+    reader.require("quantization_config", [None], "export the float model and let webnets quantize.")
+    reader.ignore("lora_alpha", "input_length", "weights")
+    return reader.finish()
+
+
+@register("Masking")
+def masking(layer, config):
+    return ConfigReader(layer, config).copy("mask_value").finish()
+
+
+@register("Dropout", "SpatialDropout1D")
+def dropout(layer, config):
+    reader = ConfigReader(layer, config)
+    reader.copy("rate", "seed", "noise_shape").ignore("data_format")
+    return reader.finish()
+
+
+@register(
+    "SpatialDropout2D",
+    "SpatialDropout3D",
+    "ActivityRegularization",
+    becomes="Dropout",
+    note="identity at inference, written as a tfjs Dropout",
+)
+def inference_identity(layer, config):
+    # TF.js has no such layer; all of them are identities at inference, which
+    # is what a tfjs Dropout computes in predict(). Only training differs.
+    reader = ConfigReader(layer, config).ignore("rate", "seed", "data_format", "l1", "l2", "noise_shape")
+    reader.out["rate"] = float(config.get("rate", 0.0))
+    return reader.finish("Dropout", weights=[])
+
+
+@register("GaussianNoise")
+def gaussian_noise(layer, config):
+    return ConfigReader(layer, config).copy("stddev", "seed").finish()
+
+
+@register("GaussianDropout")
+def gaussian_dropout(layer, config):
+    return ConfigReader(layer, config).copy("rate", "seed").finish()
+
+
+@register("AlphaDropout")
+def alpha_dropout(layer, config):
+    return ConfigReader(layer, config).copy("rate", "noise_shape", "seed").finish()

@@ -1,0 +1,93 @@
+"""The one shared helper for parity tests: export many small Keras models, run
+them all in a single TF.js (Node) process, and compare each with Keras.
+
+Used by every translator test, so each registered layer is checked the same
+way: real export, real TF.js, numbers compared.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from exporter.convert import write_layers_model
+from exporter.parity import keras_outputs, relative_error, sample_inputs
+from exporter.tfjs_runtime import Job, run_jobs
+
+BOUND = 1e-4
+
+
+@dataclass
+class Case:
+    """A model to export: `build()` returns a Keras model (weights may be random)."""
+
+    id: str
+    build: object
+    quantization: dict = None
+
+    def __repr__(self):
+        return self.id
+
+
+@dataclass
+class Result:
+    rel_error: float = None
+    error: str = None
+    classes: set = field(default_factory=set)  # Keras layer classes the model contains
+    model_json: dict = None
+
+
+def layer_classes(model):
+    classes = set()
+    for layer in model.layers:
+        classes.add(type(layer).__name__)
+        if isinstance(layer, keras.Model):
+            classes |= layer_classes(layer)
+        for inner in ("layer", "forward_layer"):
+            if hasattr(layer, inner) and isinstance(getattr(layer, inner), keras.layers.Layer):
+                classes.add(type(getattr(layer, inner)).__name__)
+    return classes
+
+
+def randomize_state(model, seed=0):
+    """Give BatchNormalization-style statistics non-trivial values so they are really tested."""
+    rng = np.random.default_rng(seed)
+    for v in model.non_trainable_weights:
+        if "moving_variance" in v.path:
+            v.assign(rng.uniform(0.5, 2.0, v.shape).astype("float32"))
+        elif "moving_mean" in v.path:
+            v.assign(rng.normal(0, 0.5, v.shape).astype("float32"))
+
+
+def run_cases(cases, root):
+    """Export every case under root, run all in one Node process, return {id: Result}."""
+    root = Path(root)
+    results, jobs, references = {}, [], {}
+    for case in cases:
+        keras.utils.set_random_seed(0)
+        result = results[case.id] = Result()
+        try:
+            model = case.build()
+            randomize_state(model)
+            result.classes = layer_classes(model)
+            out = root / case.id
+            out.mkdir(parents=True)
+            result.model_json, _ = write_layers_model(model, out, case.quantization)
+            inputs = sample_inputs(model)
+            references[case.id] = keras_outputs(model, inputs)
+            jobs.append(Job(case.id, out, inputs))
+        except Exception as error:  # reported per case by the test
+            result.error = f"export failed: {type(error).__name__}: {error}"
+    for job in run_jobs(jobs):
+        result = results[job.id]
+        if job.error:
+            result.error = f"TF.js failed: {job.error}"
+        else:
+            result.rel_error = relative_error(job.outputs, references[job.id])
+    return results
+
+
+def assert_parity(result, bound=BOUND):
+    assert result.error is None, result.error
+    assert result.rel_error <= bound, f"TF.js differs from Keras: max relative error {result.rel_error:.3e} > {bound}"
