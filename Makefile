@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.webnets-installed
 JS_STAMP := node_modules/.webnets-installed
 
-.PHONY: help setup test convert verify layers lock clean
+.PHONY: help setup test convert verify layers readme lock clean
 
 help:
 	@echo "make test                          run the test suite (installs everything on first use)"
@@ -41,6 +41,10 @@ verify: setup
 
 layers: $(PY_STAMP)
 	$(PY) -m exporter layers
+
+# Regenerate the README's supported-layers table from the translator registry.
+readme: $(PY_STAMP)
+	$(PY) -c "from exporter.docs import update_readme; update_readme('README.md')"
 
 # Regenerate requirements.lock from pyproject's pins in a throw-away venv.
 lock:

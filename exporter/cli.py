@@ -5,7 +5,10 @@ code; `--debug` adds the traceback.
 """
 
 import argparse
+import contextlib
+import os
 import sys
+import tempfile
 import textwrap
 import traceback
 
@@ -97,11 +100,32 @@ def run(args):
     raise AssertionError(args.command)
 
 
+@contextlib.contextmanager
+def native_stderr_captured(replay):
+    """Hold back what TensorFlow's C++ code writes to fd 2 (dozens of CUDA/absl lines
+    that TF_CPP_MIN_LOG_LEVEL does not silence), so stderr carries only our
+    message; --debug replays it."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            if replay:
+                sink.seek(0)
+                sys.stderr.write(sink.read().decode(errors="replace"))
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     args.debug = getattr(args, "debug", False)
     try:
-        return run(args)
+        with native_stderr_captured(replay=args.debug):
+            return run(args)
     except ExportError as error:
         _report(f"error: {error}", args.debug)
         return EXIT_ERROR

@@ -15,6 +15,7 @@ from . import __version__, official
 from .atomic import atomic_directory
 from .errors import ExportError
 from .keras_io import load_keras_model, sniff_format
+from .tfjs_runtime import Job, run_jobs
 from .parity import (build_report, golden_entry, keras_outputs, raise_if_failed, run_tfjs, sample_inputs,
                      weights_replaced)
 from .topology import translate_model
@@ -60,32 +61,61 @@ def write_layers_model(model, out_dir, quantization=None, shard_size=DEFAULT_SHA
     return model_json, weights
 
 
-def write_graph_model(model, out_dir, quantization=None, shard_size=DEFAULT_SHARD_BYTES, saved_model_dir=None):
-    """Keras 3 model.export() -> SavedModel -> official tfjs graph model converter."""
-    with tempfile.TemporaryDirectory(prefix="webnets-savedmodel-") as temp:
-        if saved_model_dir is None:
-            saved_model_dir = Path(temp) / "saved_model"
-            model.export(str(saved_model_dir), format="tf_saved_model", verbose=False)
-        official.tf_saved_model_conversion_v2.convert_tf_saved_model(str(saved_model_dir), str(out_dir), signature_def="serving_default",
-                                        saved_model_tags="serve", quantization_dtype_map=quantization,
-                                        weight_shard_size_bytes=shard_size)
+def export_saved_model(model, directory):
+    """Keras 3 model.export(): the SavedModel the official graph converter reads."""
+    model.export(str(directory), format="tf_saved_model", verbose=False)
+    return directory
+
+
+def write_graph_model(saved_model_dir, out_dir, quantization=None, shard_size=DEFAULT_SHARD_BYTES):
+    """SavedModel -> TF.js graph model, with the official tensorflowjs converter."""
+    official.tf_saved_model_conversion_v2.convert_tf_saved_model(
+        str(saved_model_dir), str(out_dir), signature_def="serving_default", saved_model_tags="serve",
+        quantization_dtype_map=quantization, weight_shard_size_bytes=shard_size)
     return json.loads((Path(out_dir) / "model.json").read_text())
 
 
-def verify_model(model, model_dir, fmt, weights, quantization, model_json, batch=2):
-    """Run TF.js on sample inputs; compare with Keras (dequantized weights). Returns (report, golden)."""
+def _input_names(model):
+    return [t.name for t in model.inputs]
+
+
+def verify_layers_model(model, model_dir, weights, quantization, model_json, batch=2):
+    """TF.js vs Keras; for quantized exports, vs Keras with the dequantized weights. Returns (report, golden)."""
     inputs = sample_inputs(model, batch=batch)
-    float32 = keras_outputs(model, inputs)
-    reference = float32
-    if fmt == "layers" and quantization:
+    float32 = reference = keras_outputs(model, inputs)
+    if quantization:
         dequantized = read_dequantized(model_json["weightsManifest"], model_dir)
         pairs = [(v, dequantized[n]) for n, v in weights if hasattr(v, "assign")]
         with weights_replaced([v for v, _ in pairs], [d for _, d in pairs]):
             reference = keras_outputs(model, inputs)
-    job = run_tfjs(model_dir, inputs, fmt)
-    report = build_report(fmt, describe_quantization(quantization), inputs, job, reference, float32)
+    job = run_tfjs(model_dir, inputs, "layers", _input_names(model))
+    report = build_report("layers", describe_quantization(quantization), inputs, job, reference, float32)
     raise_if_failed(report, job, f"model '{model.name}'")
     return report, golden_entry(inputs, reference)
+
+
+def verify_graph_model(model, model_dir, saved_model_dir, quantization, shard_size, batch=2):
+    """TF.js graph model vs Keras.
+
+    The official converter folds and fuses ops before quantizing, so there is
+    no Keras model with "the dequantized weights" to compare a quantized graph
+    with. Instead the float32 graph from the same SavedModel is checked against
+    Keras (bound 1e-4), and the quantized graph's drift from Keras is reported.
+    """
+    inputs = sample_inputs(model, batch=batch)
+    float32 = keras_outputs(model, inputs)
+    names = _input_names(model)
+    jobs = [Job("exported", model_dir, inputs, "graph", names)]
+    with tempfile.TemporaryDirectory(prefix="webnets-graph-f32-") as f32_dir:
+        if quantization:
+            write_graph_model(saved_model_dir, f32_dir, None, shard_size)
+            jobs.append(Job("float32", Path(f32_dir), inputs, "graph", names))
+        run_jobs(jobs)
+    exact = jobs[-1]
+    report = build_report("graph", describe_quantization(quantization), inputs, exact, float32, jobs[0].outputs or float32)
+    raise_if_failed(report, exact, f"model '{model.name}' (graph format)")
+    # Golden outputs are what the exported graph computes (equal to Keras when unquantized).
+    return report, golden_entry(inputs, jobs[0].outputs)
 
 
 def model_files(model_dir):
@@ -118,11 +148,12 @@ def export_keras_model(model, out_dir, *, quantization=None, fmt="layers", shard
         raise ExportError(f"--format {fmt!r}: unknown format. Fix: use 'layers' (tf.loadLayersModel) or 'graph' "
                           "(tf.loadGraphModel).")
     started = time.perf_counter()
-    with atomic_directory(out_dir, replace=force) as temp:
+    with atomic_directory(out_dir, replace=force) as temp, tempfile.TemporaryDirectory(prefix="webnets-") as work:
         if fmt == "layers":
             model_json, weights = write_layers_model(model, temp, quantization, shard_size)
         else:
-            model_json, weights = write_graph_model(model, temp, quantization, shard_size, saved_model_dir), []
+            saved_model_dir = saved_model_dir or export_saved_model(model, Path(work) / "saved_model")
+            model_json = write_graph_model(saved_model_dir, temp, quantization, shard_size)
         meta = {
             "name": model.name,
             "format": fmt,
@@ -135,7 +166,10 @@ def export_keras_model(model, out_dir, *, quantization=None, fmt="layers", shard
         }
         meta["bytes_total"] = sum(meta["bytes"].values())
         if verify:
-            report, golden = verify_model(model, temp, fmt, weights, quantization, model_json)
+            if fmt == "layers":
+                report, golden = verify_layers_model(model, temp, weights, quantization, model_json)
+            else:
+                report, golden = verify_graph_model(model, temp, saved_model_dir, quantization, shard_size)
             meta["parity"] = report.as_dict()
             meta["golden"] = golden
             log(report.summary())
@@ -172,6 +206,7 @@ def _convert_saved_model(src, out_dir, quantization, shard_size, force, verify, 
         name = Path(src).name
         inputs = [_Spec(name, spec) for name, spec in sorted(specs.items())]
         outputs = []
+        layers = []
 
         def count_params(self):
             return int(sum(np.prod(v.shape) for v in loaded.variables)) if hasattr(loaded, "variables") else 0

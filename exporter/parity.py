@@ -150,8 +150,8 @@ def raise_if_failed(report, job, where):
                           "--no-verify skips the check, at your own risk.")
 
 
-def run_tfjs(model_dir, inputs, fmt="layers"):
-    return run_jobs([Job("model", model_dir, inputs, fmt)])[0]
+def run_tfjs(model_dir, inputs, fmt="layers", input_names=None):
+    return run_jobs([Job("model", model_dir, inputs, fmt, input_names)])[0]
 
 
 def golden_entry(inputs, outputs, count=1):

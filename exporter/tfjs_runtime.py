@@ -23,6 +23,7 @@ class Job:
     model_dir: Path
     inputs: list
     format: str = "layers"
+    input_names: list = None  # graph models: feed by signature name
     outputs: list = field(default_factory=list)  # filled by run_jobs
     error: str = None
     load_ms: float = None
@@ -52,7 +53,8 @@ def run_jobs(jobs, timeout=900):
                 dtype = "int32" if np.issubdtype(array.dtype, np.integer) else "float32"
                 file = job_dir / f"input_{i}.bin"
                 np.ascontiguousarray(array, dtype=dtype).tofile(file)
-                inputs.append({"path": str(file), "shape": list(array.shape), "dtype": dtype})
+                name = job.input_names[i] if job.input_names else None
+                inputs.append({"path": str(file), "shape": list(array.shape), "dtype": dtype, "name": name})
             specs.append({"id": job.id, "dir": str(Path(job.model_dir).absolute()), "format": job.format,
                           "inputs": inputs, "out": str(job_dir / "out")})
         (work / "jobs.json").write_text(json.dumps({"jobs": specs}))

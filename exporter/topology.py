@@ -10,6 +10,7 @@ layers, as TF.js names them.
 import keras
 
 from .errors import ExportError, UnsupportedLayerError
+from .operations import translate_operation
 from .translators import Input, TfjsLayer, translate_layer
 
 # Call arguments that do not change inference output when absent.
@@ -45,17 +46,17 @@ def _is_functional(model):
     )
 
 
-def _translate_operation(op):
-    """Pieces and absolute weights for one entry of a model's layer list."""
+def _translate_operation(op, node=None):
+    """Pieces and absolute weights for one entry of a model's layer list.
+
+    `node` is the entry's serialized call, needed for bare keras.ops calls,
+    whose constants live in their arguments.
+    """
     if isinstance(op, keras.Model):
         config, weights = translate_model(op)
         return [TfjsLayer(config["class_name"], config["config"], [], None)], weights
     if not isinstance(op, keras.layers.Layer):
-        raise UnsupportedLayerError(
-            op.name, type(op).__name__,
-            "this is a keras.ops call used directly on symbolic tensors, not a layer.",
-            "wrap the computation in built-in layers (Add, Multiply, Rescaling, Reshape, ...).",
-        )
+        return translate_operation(op, node), []
     pieces = translate_layer(op)
     weights = [(f"{piece.name}/{suffix}", value) for piece in pieces for suffix, value in piece.weights]
     return pieces, weights
@@ -90,7 +91,8 @@ def _translate_functional(model):
     for entry in config["layers"]:
         op = operations[entry["name"]]
         nodes = [_shift_nested(_node_inputs(op, node), nested) for node in entry.get("inbound_nodes", [])]
-        pieces, layer_weights = _translate_operation(op)
+        calls = entry.get("inbound_nodes", [])
+        pieces, layer_weights = _translate_operation(op, calls[0] if len(calls) == 1 else None)
         weights += layer_weights
         for position, piece in enumerate(pieces):
             out_layers.append({

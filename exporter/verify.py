@@ -18,7 +18,7 @@ def verify_directory(model_dir):
                           "or by another tool). Fix: convert it again with webnets, with verification on.")
     meta = json.loads(meta_path.read_text())
     inputs, expected = golden_arrays(meta["golden"])
-    job = run_tfjs(model_dir, inputs, meta.get("format", "layers"))
+    job = run_tfjs(model_dir, inputs, meta.get("format", "layers"), [i["name"] for i in meta.get("inputs", [])] or None)
     report = ParityReport(
         format=meta.get("format", "layers"), quantization=meta.get("quantization", "none"), samples=len(inputs[0]),
         max_rel_error=float("inf") if job.error else relative_error(job.outputs, expected), bound=FLOAT32_BOUND,

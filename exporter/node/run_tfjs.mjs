@@ -47,8 +47,22 @@ async function runJob(job) {
     : await tf.loadLayersModel(fileHandler(job.dir), {strict: true});
   const t1 = performance.now();
   const inputs = job.inputs.map(readInput);
-  const feed = inputs.length === 1 ? inputs[0] : inputs;
-  let result = job.format === 'graph' ? await model.executeAsync(feed) : model.predict(feed);
+  let result;
+  if (job.format === 'graph') {
+    // Feed and fetch by the SavedModel signature, whose output keys (output_0,
+    // output_1, ...) follow the Keras output order; the graph's own node order need not.
+    const signature = model.signature || {};
+    const feed = {};
+    job.inputs.forEach((spec, i) => {
+      const key = spec.name in (signature.inputs || {}) ? signature.inputs[spec.name].name : model.inputs[i].name;
+      feed[key.replace(/:0$/, '')] = inputs[i];
+    });
+    const keys = Object.keys(signature.outputs || {}).sort((a, b) => a.localeCompare(b, 'en', {numeric: true}));
+    const names = keys.length ? keys.map((k) => signature.outputs[k].name) : model.outputs.map((o) => o.name);
+    result = await model.executeAsync(feed, names);
+  } else {
+    result = model.predict(inputs.length === 1 ? inputs[0] : inputs);
+  }
   const outputs = Array.isArray(result) ? result : [result];
   const written = [];
   fs.mkdirSync(job.out, {recursive: true});

@@ -1,7 +1,7 @@
 """Activation layers."""
 
-from .common import ConfigReader
-from .registry import register
+from .common import ConfigReader, input_shape
+from .registry import Input, TfjsLayer, register
 
 
 @register("ReLU", note="negative_slope -> LeakyReLU; threshold refused")
@@ -34,9 +34,25 @@ def prelu(layer, config):
     return reader.finish()
 
 
-@register("ELU")
+@register("ELU", note="alpha != 1 lowered exactly")
 def elu(layer, config):
-    return ConfigReader(layer, config).copy("alpha").finish()
+    reader = ConfigReader(layer, config)
+    alpha = float(reader.get("alpha", 1.0))
+    if alpha == 1.0:
+        reader.out["alpha"] = 1.0
+        return reader.finish()
+    # tfjs refuses ELU alpha != 1 ("not supported by the ELU layer yet").
+    # elu_a(x) = a * elu_1(x) + (1 - a) * relu(x): both terms are x for x > 0,
+    # and for x <= 0 only a * (exp(x) - 1) is left.
+    reader.finish()
+    name = config["name"]
+    x = Input(0)
+    unit = TfjsLayer("Activation", {"name": f"{name}__elu", "activation": "elu"}, [], [x])
+    scaled = TfjsLayer("Rescaling", {"name": f"{name}__elu_scaled", "scale": alpha, "offset": 0.0}, [], [unit])
+    rectified = TfjsLayer("Activation", {"name": f"{name}__relu", "activation": "relu"}, [], [x])
+    rest = TfjsLayer("Rescaling", {"name": f"{name}__relu_scaled", "scale": 1.0 - alpha, "offset": 0.0}, [],
+                     [rectified])
+    return [unit, scaled, rectified, rest, TfjsLayer("Add", {"name": name}, [], [scaled, rest])]
 
 
 @register("Softmax")
@@ -47,5 +63,21 @@ def softmax(layer, config):
         if len(axis) != 1:
             reader.refuse("softmax over several axes has no TF.js layer.", "reshape so one axis holds the classes.")
         axis = axis[0]
-    reader.out["axis"] = axis
-    return reader.finish()
+    reader.out["axis"] = -1
+    if axis == -1:
+        return reader.finish()
+    rank = len(input_shape(reader))
+    axis %= rank
+    if axis == rank - 1:
+        return reader.finish()
+    # tfjs softmax only runs along the last axis ("Softmax along a non-last
+    # dimension is not yet supported"): swap the axis last and back, exactly.
+    name = reader.out["name"]
+    reader.out["name"] = f"{name}__last"
+    dims = list(range(1, rank))
+    dims[axis - 1], dims[-1] = dims[-1], dims[axis - 1]
+    return [
+        TfjsLayer("Permute", {"name": f"{name}__to_last", "dims": dims}),
+        reader.finish(),
+        TfjsLayer("Permute", {"name": name, "dims": dims}),  # a swap is its own inverse
+    ]

@@ -184,6 +184,23 @@ class ConfigReader:
         )
 
 
+def input_shape(reader, required=True):
+    """Static input shape of the layer's first call, for translators that lower it.
+
+    A layer inside a wrapper (TimeDistributed, Bidirectional) has no call of
+    its own, so a lowering that depends on the shape cannot be planned there:
+    None, or a refusal when `required`.
+    """
+    try:
+        return tuple(reader.layer.input.shape)
+    except (AttributeError, ValueError):
+        if not required:
+            return None
+        reader.refuse("this option is lowered to several TF.js layers, which needs the layer's input shape, "
+                      "and the layer has not been called on a tensor (it is inside a wrapper?).",
+                      "apply the layer outside the wrapper, or avoid the option.")
+
+
 def _plain(value):
     """Tuples -> lists, recursively, so configs compare and serialize as JSON."""
     if isinstance(value, (list, tuple)):
@@ -240,14 +257,14 @@ def activation_key(value):
     return value or "linear"
 
 
-def with_fused_activation(reader, key="activation"):
+def with_fused_activation(reader, key="activation", weights=None, class_name=None):
     """Finish a layer that carries an activation, splitting it off when tfjs lacks it."""
     activation = activation_key(reader.get(key, "linear"))
     if activation in ACTIVATIONS:
         reader.out[key] = ACTIVATIONS[activation]
-        return reader.finish()
+        return reader.finish(class_name, weights)
     name = reader.out["name"]
     reader.out[key] = "linear"
     reader.out["name"] = f"{name}__linear"
-    main = reader.finish()
+    main = reader.finish(class_name, weights)
     return [main] + activation_pieces(name, activation, reader.layer, input_ref=main)

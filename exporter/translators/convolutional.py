@@ -1,7 +1,10 @@
 """Convolution layers."""
 
-from .common import ConfigReader, with_fused_activation
+import numpy as np
+
+from .common import ConfigReader, default_weights, input_shape, with_fused_activation
 from .registry import register
+from .reshaping import steps_through_2d
 
 _CONV_KEYS = ("filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "use_bias")
 
@@ -24,9 +27,34 @@ def _standard(layer, config):
     )
 
 
-@register("Conv1D", "Conv2D", "Conv3D")
+@register("Conv2D", "Conv3D")
 def conv(layer, config):
     return with_fused_activation(_standard(layer, config))
+
+
+@register("Conv1D", note="padding='causal' lowered to left zero-padding + 'valid'")
+def conv_1d(layer, config):
+    reader = _standard(layer, config)
+    if reader.out.get("padding") != "causal":
+        return with_fused_activation(reader)
+    # tfjs accepts 'causal' in the config but throws when run ("CAUSAL padding
+    # mode in conv1dWithBias is not implemented"). Keras itself computes it as
+    # zeros on the left, dilation * (kernel - 1) steps, then a 'valid' conv.
+    if reader.out.get("data_format", "channels_last") != "channels_last":
+        reader.refuse("padding='causal' with channels_first has no TF.js lowering.", "use channels_last.")
+    _, steps, channels = input_shape(reader)
+    kernel = _single(reader.out["kernel_size"])
+    left = _single(reader.out.get("dilation_rate", 1)) * (kernel - 1)
+    name = reader.out["name"]
+    padding = steps_through_2d(f"{name}__causal", steps, channels, steps and steps + left, "ZeroPadding2D",
+                               {"padding": [[left, 0], [0, 0]]})
+    reader.out["padding"] = "valid"
+    convolved = with_fused_activation(reader)
+    return padding + (convolved if isinstance(convolved, list) else [convolved])
+
+
+def _single(value):
+    return value[0] if isinstance(value, (list, tuple)) else value
 
 
 @register("Conv2DTranspose")
@@ -50,11 +78,25 @@ def separable_conv(layer, config):
     return with_fused_activation(reader)
 
 
-@register("DepthwiseConv2D")
+@register("DepthwiseConv2D", note="dilation_rate > 1 becomes a SeparableConv2D with an identity pointwise kernel")
 def depthwise_conv(layer, config):
     reader = ConfigReader(layer, config)
     reader.copy("kernel_size", "strides", "padding", "data_format", "dilation_rate", "use_bias", "depth_multiplier")
     reader.initializers("depthwise_initializer", "bias_initializer")
     reader.regularizers("depthwise_regularizer", "bias_regularizer", "activity_regularizer")
     reader.constraints("depthwise_constraint", "bias_constraint")
-    return with_fused_activation(reader)
+    # Keras 3 calls the depthwise kernel "kernel"; tfjs looks it up as "depthwise_kernel".
+    weights = [("depthwise_kernel" if suffix == "kernel" else suffix, value) for suffix, value in default_weights(layer)]
+    if reader.out.get("dilation_rate", [1, 1]) in ([1, 1], 1, [1]):
+        return with_fused_activation(reader, weights=weights)
+    # tfjs DepthwiseConv2D silently ignores dilation_rate ("TODO: Add support
+    # for dilation"); its SeparableConv2D honours it. An identity pointwise
+    # kernel makes the separable conv the depthwise one exactly (each output
+    # adds one product and zeros), at the cost of a (C*M)^2 weight.
+    depthwise = next(value for suffix, value in weights if suffix == "depthwise_kernel")
+    channels = int(np.prod(depthwise.shape[2:]))
+    reader.out["filters"] = channels
+    reader.out["pointwise_initializer"] = {"class_name": "Zeros", "config": {}}
+    pointwise = np.eye(channels, dtype=np.float32).reshape(1, 1, channels, channels)
+    weights.insert(1, ("pointwise_kernel", pointwise))
+    return with_fused_activation(reader, weights=weights, class_name="SeparableConv2D")

@@ -1,6 +1,6 @@
 """Pooling layers."""
 
-from .common import ConfigReader
+from .common import ConfigReader, input_shape
 from .registry import TfjsLayer, register
 
 
@@ -18,16 +18,25 @@ def pooling(layer, config):
 
 @register(
     "GlobalMaxPooling1D", "GlobalAveragePooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling2D",
-    note="keepdims=True lowered to pooling + Reshape",
+    note="keepdims=True lowered to pooling + Reshape; 1D channels_first through a Permute",
 )
 def global_pooling(layer, config):
-    reader = ConfigReader(layer, config).copy("data_format")
+    reader = ConfigReader(layer, config)
+    data_format = reader.get("data_format", "channels_last")
     keepdims = reader.get("keepdims", False)
-    if not keepdims:
-        return reader.finish()
-    # tfjs global pooling always drops the pooled axes; a Reshape puts them back.
     name = reader.out["name"]
-    reader.out["name"] = f"{name}__pool"
-    pooled = reader.finish()
-    out_shape = list(layer.compute_output_shape(tuple(layer.input.shape)))[1:]
-    return [pooled, TfjsLayer("Reshape", {"name": name, "target_shape": out_shape})]
+    pieces = []
+    if reader.class_name.endswith("1D"):
+        # tfjs 1D global pooling has no data_format and always pools axis 1.
+        if data_format == "channels_first":
+            pieces.append(TfjsLayer("Permute", {"name": f"{name}__channels_last", "dims": [2, 1]}))
+    else:
+        reader.out["data_format"] = data_format
+    if keepdims:
+        reader.out["name"] = f"{name}__pool"
+    pieces.append(reader.finish())
+    if keepdims:
+        # tfjs global pooling always drops the pooled axes; a Reshape puts them back.
+        out_shape = list(layer.compute_output_shape(input_shape(reader)))[1:]
+        pieces.append(TfjsLayer("Reshape", {"name": name, "target_shape": out_shape}))
+    return pieces if len(pieces) > 1 else pieces[0]

@@ -1,7 +1,7 @@
 """Reshaping layers. The 1D padding/cropping/upsampling layers TF.js lacks are
 lowered through their 2D twins: (steps, ch) -> (steps, 1, ch) -> 2D op -> back."""
 
-from .common import ConfigReader
+from .common import ConfigReader, input_shape
 from .registry import TfjsLayer, register
 
 
@@ -25,41 +25,89 @@ def repeat_vector(layer, config):
     return ConfigReader(layer, config).copy("n").finish()
 
 
-@register("ZeroPadding2D", "ZeroPadding3D")
+@register("ZeroPadding2D")
 def zero_padding(layer, config):
     return ConfigReader(layer, config).copy("padding", "data_format").finish()
 
 
-@register("Cropping2D", "Cropping3D")
+@register("Cropping2D")
 def cropping(layer, config):
     return ConfigReader(layer, config).copy("cropping", "data_format").finish()
 
 
-@register("UpSampling2D")
+@register("UpSampling2D", note="nearest only")
 def up_sampling(layer, config):
     reader = ConfigReader(layer, config).copy("size", "data_format")
-    reader.require("interpolation", ["nearest", "bilinear"], "use nearest or bilinear interpolation.")
-    reader.out["interpolation"] = config.get("interpolation", "nearest")
+    # tfjs resizes with resizeBilinear(alignCorners=false, halfPixelCenters=false);
+    # Keras 3 uses half-pixel centers, so bilinear results differ (by ~50%).
+    reader.require("interpolation", ["nearest"],
+                   "use interpolation='nearest' (TF.js bilinear resizing samples other positions than Keras 3, "
+                   "so the outputs would differ), or a Conv2DTranspose with strides=size to learn the upsampling.")
+    reader.out["interpolation"] = "nearest"
     return reader.finish()
 
 
-def _through_2d(layer, config, class_name, config_2d):
-    """(batch, steps, ch) -> Reshape (steps, 1, ch) -> 2D layer -> Reshape (steps', ch)."""
-    reader = ConfigReader(layer, config).ignore("padding", "cropping", "size")
+def _triple(value):
+    if isinstance(value, int):
+        return [[value, value]] * 3
+    return [[v, v] if isinstance(v, int) else list(v) for v in value]
+
+
+def _3d_through_2d(layer, config, key, class_name):
+    """(d, h, w, c) as (d, h, w*c) for the d/h amounts, then as (d'*h', w, c) for the w amounts.
+
+    Each 2D padding/cropping then only touches whole rows of the folded
+    tensor, so the result is exactly the 3D operation (tfjs has no 3D one).
+    """
+    reader = ConfigReader(layer, config).ignore(key)
     reader.require("data_format", ["channels_last", None], "use data_format='channels_last'.")
     reader.finish()
+    _, depth, height, width, channels = input_shape(reader)
+    _, out_depth, out_height, out_width, _ = layer.output.shape
+    if None in (depth, height, width, channels):
+        reader.refuse("TF.js has no 3D version; the 2D lowering needs static input sizes.", "give the input fixed sizes.")
+    (d0, d1), (h0, h1), (w0, w1) = _triple(config[key])
     name = config["name"]
-    _, steps, channels = layer.input.shape
-    out_steps = layer.output.shape[1]
-    if channels is None:
-        reader.refuse("the channel dimension is not known.", "give the input a fixed last dimension.")
-    # Static lengths where Keras knows them: tfjs loses the length through a -1
-    # Reshape, and a later Flatten or Dense needs it.
+    return [
+        TfjsLayer("Reshape", {"name": f"{name}__fold_w", "target_shape": [depth, height, width * channels]}),
+        TfjsLayer(class_name, {"name": f"{name}__dh", key: [[d0, d1], [h0, h1]]}),
+        TfjsLayer("Reshape", {"name": f"{name}__fold_dh", "target_shape": [out_depth * out_height, width, channels]}),
+        TfjsLayer(class_name, {"name": f"{name}__w", key: [[0, 0], [w0, w1]]}),
+        TfjsLayer("Reshape", {"name": name, "target_shape": [out_depth, out_height, out_width, channels]}),
+    ]
+
+
+@register("ZeroPadding3D", becomes="Reshape + ZeroPadding2D (x2) + Reshape", note="exact; channels_last")
+def zero_padding_3d(layer, config):
+    return _3d_through_2d(layer, config, "padding", "ZeroPadding2D")
+
+
+@register("Cropping3D", becomes="Reshape + Cropping2D (x2) + Reshape", note="exact; channels_last")
+def cropping_3d(layer, config):
+    return _3d_through_2d(layer, config, "cropping", "Cropping2D")
+
+
+def steps_through_2d(name, steps, channels, out_steps, class_name, config_2d):
+    """(batch, steps, ch) -> Reshape (steps, 1, ch) -> 2D layer -> Reshape (steps', ch), the last named `name`.
+
+    Static lengths where Keras knows them: tfjs loses the length through a -1
+    Reshape, and a later Flatten or Dense needs it.
+    """
     return [
         TfjsLayer("Reshape", {"name": f"{name}__to2d", "target_shape": [steps or -1, 1, channels]}),
         TfjsLayer(class_name, {"name": f"{name}__2d", **config_2d}),
         TfjsLayer("Reshape", {"name": name, "target_shape": [out_steps or -1, channels]}),
     ]
+
+
+def _through_2d(layer, config, class_name, config_2d):
+    reader = ConfigReader(layer, config).ignore("padding", "cropping", "size")
+    reader.require("data_format", ["channels_last", None], "use data_format='channels_last'.")
+    reader.finish()
+    _, steps, channels = input_shape(reader)
+    if channels is None:
+        reader.refuse("the channel dimension is not known.", "give the input a fixed last dimension.")
+    return steps_through_2d(config["name"], steps, channels, layer.output.shape[1], class_name, config_2d)
 
 
 def _pair(value):
