@@ -5,7 +5,9 @@ safe_mode=True (Lambda layers holding Python bytecode are refused), and
 custom classes are never imported from a file.
 """
 
+import json
 import os
+import re
 import zipfile
 from pathlib import Path
 
@@ -63,16 +65,53 @@ def load_keras_model(path, unsafe=False):
         raise ExportError(_explain_load_error(path, error, unsafe)) from error
 
 
+def _file_layers(path):
+    """(name, class_name, module) of every layer the file's config names, read as data only."""
+    try:
+        if sniff_format(path) == "keras":
+            with zipfile.ZipFile(path) as archive:
+                config = json.loads(archive.read("config.json"))
+        else:
+            import h5py
+
+            with h5py.File(path, "r") as f:
+                config = json.loads(f.attrs["model_config"])
+    except Exception:  # unreadable config: the caller falls back to Keras' message
+        return []
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "class_name" in node and isinstance(node.get("config"), dict) and "name" in node["config"]:
+                found.append((node["config"]["name"], node["class_name"], node.get("module") or ""))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(config)
+    return found
+
+
 def _explain_load_error(path, error, unsafe):
     text = str(error).strip().replace("\n", " ")
-    if "safe_mode" in text or "lambda" in text.lower() and not unsafe:
-        return (f"'{path}' contains a Lambda layer (Python code). webnets does not run code from model files "
-                "unless you pass --unsafe, and even then TF.js cannot run a Lambda. Fix: replace the Lambda with "
-                "built-in layers and save again.")
-    if "Could not locate" in text or "Unknown layer" in text or "not a KerasSaveable" in text or "registered" in text:
-        return (f"'{path}' uses a custom class that is not part of Keras ({text[:300]}). webnets never imports "
-                "code named by a model file, and TF.js could not run it without JavaScript code either. Fix: "
-                "rebuild the model from built-in Keras layers.")
+    layers = _file_layers(path)
+    lambdas = [name for name, class_name, _ in layers if class_name == "Lambda"]
+    if lambdas or ("safe_mode" in text and not unsafe):
+        named = ", ".join(f"'{n}'" for n in lambdas) or "(name unknown)"
+        return (f"Layer {named} (Lambda) in '{path}' holds Python code. webnets does not run code from model "
+                "files unless you pass --unsafe, and even then TF.js cannot run a Lambda. Fix: replace the Lambda "
+                "with built-in layers and save again.")
+    custom = [(name, class_name) for name, class_name, module in layers
+              if module and not module.startswith("keras")]
+    located = re.search(r"Could not locate (?:class|function) '([^']+)'", text)
+    if custom or located:
+        what = ", ".join(f"layer '{n}' uses the custom class '{c}'" for n, c in custom) or (
+            f"it uses the custom class '{located.group(1)}'")
+        return (f"'{path}': {what}, which is not part of Keras. webnets never imports code named by a model "
+                "file, and TF.js could not run it without JavaScript code either. Fix: rebuild the model from "
+                "built-in Keras layers (see `python -m exporter layers`).")
     if isinstance(error, (OSError, EOFError)) or "truncated" in text.lower() or "unable to" in text.lower():
         return (f"'{path}' could not be read as a Keras model ({type(error).__name__}: {text[:300]}); the file is "
                 "probably truncated or damaged. Fix: save the model again.")

@@ -72,10 +72,14 @@ def _translate_sequential(model):
     for layer in layers:
         pieces, layer_weights = _translate_operation(layer)
         weights += layer_weights
-        for piece in pieces:
-            if piece.inputs is not None and any(isinstance(i, Input) and i.index > 0 for i in piece.inputs):
-                raise UnsupportedLayerError(piece.name, type(layer).__name__,
-                                            "needs a non-sequential lowering.", "use a Functional model.")
+        for position, piece in enumerate(pieces):
+            chained = piece.inputs is None or (position > 0 and piece.inputs == [pieces[position - 1]])
+            if not chained:
+                # A lowering that needs a graph (e.g. hard_silu = x * gate(x)) cannot be
+                # a tfjs Sequential; Keras 3 keeps the same model as a Functional graph.
+                config, weights = _translate_functional(model._functional)
+                config["config"]["name"] = model.name
+                return config, weights
             out_layers.append({"class_name": piece.class_name, "config": piece.config})
     _check_unique_layer_names(model, [l["config"]["name"] for l in out_layers])
     return {"class_name": "Sequential", "config": {"name": model.name, "layers": out_layers}}, weights

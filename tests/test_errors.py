@@ -330,7 +330,7 @@ def test_existing_out_dir_without_force_is_untouched(files, tmp_path):
     out = _existing_out(tmp_path)
     before = snapshot(out)
     result = run_cli("convert", files.small, out)
-    assert_refused(result, out, str(out.name), "--force", unchanged=before)
+    assert_refused(result, out, str(out), "--force", unchanged=before)
 
 
 def test_existing_out_dir_with_force_is_replaced(files, tmp_path):

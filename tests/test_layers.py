@@ -33,19 +33,6 @@ def single(case_id, shape, make, dtype="float32"):
     return Case(case_id, build)
 
 
-def chain(case_id, shape, *makers, dtype="float32"):
-    """keras.Input(shape) -> each maker's layer in turn (a functional chain)."""
-
-    def build():
-        inputs = keras.Input(shape, dtype=dtype)
-        x = inputs
-        for make in makers:
-            x = make()(x)
-        return keras.Model(inputs, x)
-
-    return Case(case_id, build)
-
-
 def merge(case_id, shapes, make):
     """Several inputs joined by one merge layer."""
 
@@ -74,11 +61,17 @@ def sequential_convnet():
     ])
 
 
-def sequential_lowered():
-    # Lowerings that branch (x * hard_sigmoid(x), elu with alpha) inside a Sequential.
+def sequential_chained_lowerings():
+    # Lowerings that stay a chain (Permute / Reshape / pad around one layer) inside a Sequential.
     return keras.Sequential([
-        keras.Input(SEQ), L.Dense(3, activation="hard_silu"), L.ELU(alpha=0.5), L.Softmax(axis=1),
+        keras.Input((8, 3)), L.Conv1D(4, 3, padding="causal"), L.BatchNormalization(axis=1),
+        L.Softmax(axis=1), L.ZeroPadding1D(1), L.Dense(3, activation="hard_sigmoid"),
     ])
+
+
+def sequential_branching_lowerings():
+    # Lowerings whose pieces branch (x * hard_sigmoid(x); elu with alpha) inside a Sequential.
+    return keras.Sequential([keras.Input(SEQ), L.Dense(3, activation="hard_silu"), L.ELU(alpha=0.5)])
 
 
 def masked_lstm():
@@ -116,7 +109,8 @@ CASES = [
     single("gaussian-dropout", SEQ, lambda: L.GaussianDropout(0.3)),
     single("alpha-dropout", SEQ, lambda: L.AlphaDropout(0.3)),
     Case("sequential-convnet", sequential_convnet),
-    Case("sequential-lowered", sequential_lowered),
+    Case("sequential-chained-lowerings", sequential_chained_lowerings),
+    Case("sequential-branching-lowerings", sequential_branching_lowerings),
     # --- activation layers ----------------------------------------------------
     single("relu", SEQ, lambda: L.ReLU()),
     single("relu-max-value", SEQ, lambda: L.ReLU(max_value=0.5)),
@@ -134,10 +128,13 @@ CASES = [
     single("softmax-axis-last-positive", SEQ, lambda: L.Softmax(axis=2)),
     # --- convolutions ---------------------------------------------------------
     single("conv1d", SEQ, lambda: L.Conv1D(3, 2)),
+    single("conv1d-channels-first", SEQ, lambda: L.Conv1D(3, 2, data_format="channels_first")),
     single("conv1d-same-stride2", (8, 3), lambda: L.Conv1D(3, 3, strides=2, padding="same")),
     single("conv1d-causal", (8, 3), lambda: L.Conv1D(3, 2, padding="causal", activation="hard_silu")),
     single("conv1d-causal-dilation2", (8, 3), lambda: L.Conv1D(3, 3, padding="causal", dilation_rate=2)),
     single("conv1d-causal-stride2", (8, 3), lambda: L.Conv1D(3, 3, padding="causal", strides=2)),
+    single("conv1d-channels-first-causal-hard-sigmoid", (3, 8),
+           lambda: L.Conv1D(4, 3, padding="causal", data_format="channels_first", activation="hard_sigmoid")),
     single("conv2d-valid", IMG, lambda: L.Conv2D(4, 3)),
     single("conv2d-same", IMG, lambda: L.Conv2D(4, 3, padding="same")),
     single("conv2d-stride2", IMG, lambda: L.Conv2D(4, 3, strides=2, padding="same")),
@@ -147,6 +144,11 @@ CASES = [
     *[single(f"conv2d-{a}", IMG, lambda a=a: L.Conv2D(4, 3, activation=a))
       for a in ("relu", "silu", "hard_sigmoid", "leaky_relu", "gelu", "hard_silu", "relu6", "sigmoid")],
     single("conv2d-channels-first", (3, 6, 6), lambda: L.Conv2D(4, 3, data_format="channels_first")),
+    single("conv2d-transpose-channels-first", (3, 6, 6),
+           lambda: L.Conv2DTranspose(2, 3, strides=2, data_format="channels_first")),
+    single("separable-conv2d-channels-first", (3, 6, 6), lambda: L.SeparableConv2D(4, 3, data_format="channels_first")),
+    single("depthwise-conv2d-channels-first", (3, 6, 6), lambda: L.DepthwiseConv2D(3, data_format="channels_first")),
+    single("conv3d-channels-first", (2, 4, 4, 4), lambda: L.Conv3D(3, 2, data_format="channels_first")),
     single("conv3d", VOL, lambda: L.Conv3D(3, 2)),
     single("conv3d-same-stride2", VOL, lambda: L.Conv3D(3, 3, strides=2, padding="same", activation="relu")),
     single("conv2d-transpose", IMG, lambda: L.Conv2DTranspose(4, 3)),
@@ -175,7 +177,9 @@ CASES = [
     single("avg-pool2d", IMG, lambda: L.AveragePooling2D(2)),
     single("avg-pool2d-3x3-stride2-same", (7, 7, 3), lambda: L.AveragePooling2D(3, strides=2, padding="same")),
     single("avg-pool2d-stride1-valid", IMG, lambda: L.AveragePooling2D(3, strides=1)),
+    single("avg-pool2d-channels-first", (3, 6, 6), lambda: L.AveragePooling2D(2, data_format="channels_first")),
     single("max-pool3d", VOL, lambda: L.MaxPooling3D()),
+    single("max-pool3d-channels-first", (2, 4, 4, 4), lambda: L.MaxPooling3D(data_format="channels_first")),
     single("max-pool3d-same", VOL, lambda: L.MaxPooling3D(3, strides=2, padding="same")),
     single("avg-pool3d", VOL, lambda: L.AveragePooling3D(2)),
     single("avg-pool3d-same", VOL, lambda: L.AveragePooling3D(3, strides=2, padding="same")),
@@ -188,6 +192,7 @@ CASES = [
     single("global-avg-pool2d", IMG, lambda: L.GlobalAveragePooling2D()),
     single("global-avg-pool2d-keepdims", IMG, lambda: L.GlobalAveragePooling2D(keepdims=True)),
     single("global-avg-pool2d-channels-first", (3, 6, 6), lambda: L.GlobalAveragePooling2D(data_format="channels_first")),
+    single("global-avg-pool1d-channels-first", SEQ, lambda: L.GlobalAveragePooling1D(data_format="channels_first")),
     single("global-max-pool1d-channels-first-keepdims", SEQ,
            lambda: L.GlobalMaxPooling1D(data_format="channels_first", keepdims=True)),
     # --- normalization --------------------------------------------------------
@@ -245,8 +250,13 @@ CASES = [
     single("upsampling1d", SEQ, lambda: L.UpSampling1D(3)),
     single("zero-padding2d", IMG, lambda: L.ZeroPadding2D(1)),
     single("zero-padding2d-asym", IMG, lambda: L.ZeroPadding2D(((1, 2), (0, 3)))),
+    single("zero-padding2d-channels-first", (3, 6, 6),
+           lambda: L.ZeroPadding2D(((1, 0), (0, 2)), data_format="channels_first")),
     single("cropping2d", IMG, lambda: L.Cropping2D(((1, 2), (0, 3)))),
+    single("cropping2d-channels-first", (3, 6, 6),
+           lambda: L.Cropping2D(((1, 0), (0, 2)), data_format="channels_first")),
     single("upsampling2d-nearest", IMG, lambda: L.UpSampling2D((2, 3))),
+    single("upsampling2d-channels-first", (3, 6, 6), lambda: L.UpSampling2D(2, data_format="channels_first")),
     single("zero-padding3d", VOL, lambda: L.ZeroPadding3D(((1, 0), (0, 2), (1, 1)))),
     single("cropping3d", VOL, lambda: L.Cropping3D(((1, 0), (0, 2), (1, 1)))),
     # --- recurrent ------------------------------------------------------------
@@ -273,10 +283,29 @@ CASES = [
     single("bidirectional-lstm-none", SEQ, lambda: L.Bidirectional(L.LSTM(3), merge_mode=None)),
     single("bidirectional-gru-sequences", SEQ,
            lambda: L.Bidirectional(L.GRU(3, reset_after=False, return_sequences=True))),
+    single("bidirectional-lstm-state", SEQ, lambda: L.Bidirectional(L.LSTM(3, return_state=True))),
     single("bidirectional-simple-rnn", SEQ, lambda: L.Bidirectional(L.SimpleRNN(3), merge_mode="sum")),
     single("time-distributed-dense", SEQ, lambda: L.TimeDistributed(L.Dense(3, activation="relu"))),
     single("time-distributed-conv2d", (3, 6, 6, 2), lambda: L.TimeDistributed(L.Conv2D(2, 3))),
 ]
+
+
+# Cases that fail because of exporter/topology.py, not a translator. Strict:
+# when topology is fixed they pass, xfail turns into a failure, and the entry
+# must be removed here.
+TOPOLOGY_GAPS = {
+    "embedding-mask-zero-gru": "Keras 3 records the mask computation (NotEqual) as graph ops and passes mask= "
+                               "as a tensor; topology refuses instead of leaving masks to TF.js",
+    "masking-lstm": "Keras 3 records Masking.compute_mask (NotEqual, Any) as graph ops and passes mask= as a "
+                    "tensor; topology refuses instead of leaving masks to TF.js",
+    "sequential-branching-lowerings": "topology's Sequential path drops the explicit inputs of lowered pieces "
+                                      "(Multiply [x, gate], Add of two branches), so TF.js gets a broken chain",
+}
+
+
+def _params(cases):
+    return [pytest.param(case, id=case.id, marks=pytest.mark.xfail(reason=TOPOLOGY_GAPS[case.id], strict=True))
+            if case.id in TOPOLOGY_GAPS else pytest.param(case, id=case.id) for case in cases]
 
 
 @pytest.fixture(scope="module")
@@ -284,7 +313,7 @@ def results(tmp_path_factory):
     return run_cases(CASES, tmp_path_factory.mktemp("layers"))
 
 
-@pytest.mark.parametrize("case", CASES, ids=str)
+@pytest.mark.parametrize("case", _params(CASES))
 def test_parity(results, case):
     assert_parity(results[case.id])
 
@@ -292,6 +321,7 @@ def test_parity(results, case):
 def test_case_ids_are_unique():
     ids = [case.id for case in CASES]
     assert len(ids) == len(set(ids))
+    assert set(TOPOLOGY_GAPS) <= set(ids)
 
 
 def test_every_translator_is_covered(results):
@@ -312,20 +342,25 @@ REFUSALS = [
     ("relu-threshold", SEQ, lambda: L.ReLU(threshold=0.5), "threshold"),
     ("relu-slope-and-max", SEQ, lambda: L.ReLU(max_value=6.0, negative_slope=0.1), "max_value"),
     ("upsampling2d-bilinear", IMG, lambda: L.UpSampling2D(2, interpolation="bilinear"), "interpolation='nearest'"),
+    ("max-pool1d-channels-first", SEQ, lambda: L.MaxPooling1D(data_format="channels_first"), "channels_last"),
+    ("conv2d-transpose-output-padding", IMG, lambda: L.Conv2DTranspose(2, 3, strides=2, output_padding=1),
+     "output_padding"),
+    ("conv2d-transpose-dilation", IMG, lambda: L.Conv2DTranspose(2, 3, dilation_rate=2), "dilation_rate"),
     ("lstm-hard-sigmoid", SEQ, lambda: L.LSTM(3, recurrent_activation="hard_sigmoid"), "hard_sigmoid"),
     ("dense-exponential", (4,), lambda: L.Dense(3, activation="exponential"), "exponential"),
+    ("time-distributed-lowered", SEQ, lambda: L.TimeDistributed(L.Dense(3, activation="hard_silu")), "wrapper"),
     ("lambda", SEQ, lambda: L.Lambda(lambda x: x * 2.0), "Lambda"),
     ("custom-layer", SEQ, lambda: _Custom(), "_Custom"),
 ]
 
 
-@pytest.mark.parametrize("make, shape, expected", [(m, s, e) for _, s, m, e in REFUSALS],
-                         ids=[r[0] for r in REFUSALS])
-def test_refusal(make, shape, expected):
+@pytest.mark.filterwarnings("ignore:You passed `rms_scaling=True`")
+@pytest.mark.parametrize("case_id, shape, make, expected", REFUSALS, ids=[r[0] for r in REFUSALS])
+def test_refusal(case_id, shape, make, expected):
     inputs = keras.Input(shape)
     model = keras.Model(inputs, make()(inputs))
     with pytest.raises(UnsupportedLayerError) as error:
         translate_model(model)
     message = str(error.value)
-    assert expected in message
-    assert "Fix:" in message
+    assert expected in message, message
+    assert "Fix:" in message, message

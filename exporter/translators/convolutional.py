@@ -3,7 +3,7 @@
 import numpy as np
 
 from .common import ConfigReader, default_weights, input_shape, with_fused_activation
-from .registry import register
+from .registry import TfjsLayer, register
 from .reshaping import steps_through_2d
 
 _CONV_KEYS = ("filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "use_bias")
@@ -32,25 +32,38 @@ def conv(layer, config):
     return with_fused_activation(_standard(layer, config))
 
 
-@register("Conv1D", note="padding='causal' lowered to left zero-padding + 'valid'")
+@register("Conv1D", note="causal padding and channels_first lowered exactly")
 def conv_1d(layer, config):
     reader = _standard(layer, config)
-    if reader.out.get("padding") != "causal":
+    channels_first = reader.out.get("data_format") == "channels_first"
+    causal = reader.out.get("padding") == "causal"
+    if not (channels_first or causal):
         return with_fused_activation(reader)
-    # tfjs accepts 'causal' in the config but throws when run ("CAUSAL padding
-    # mode in conv1dWithBias is not implemented"). Keras itself computes it as
-    # zeros on the left, dilation * (kernel - 1) steps, then a 'valid' conv.
-    if reader.out.get("data_format", "channels_last") != "channels_last":
-        reader.refuse("padding='causal' with channels_first has no TF.js lowering.", "use channels_last.")
-    _, steps, channels = input_shape(reader)
-    kernel = _single(reader.out["kernel_size"])
-    left = _single(reader.out.get("dilation_rate", 1)) * (kernel - 1)
     name = reader.out["name"]
-    padding = steps_through_2d(f"{name}__causal", steps, channels, steps and steps + left, "ZeroPadding2D",
-                               {"padding": [[left, 0], [0, 0]]})
-    reader.out["padding"] = "valid"
+    before, after = [], []
+    _, steps, channels = input_shape(reader)
+    if channels_first:
+        # tfjs transposes a channels_first input to NWC but never transposes the
+        # result back, so its output is silently channels_last. Run the conv
+        # channels_last between two Permutes instead.
+        steps, channels = channels, steps
+        reader.out["data_format"] = "channels_last"
+        reader.out["name"] = f"{name}__channels_last"
+        before.append(TfjsLayer("Permute", {"name": f"{name}__to_channels_last", "dims": [2, 1]}))
+        after.append(TfjsLayer("Permute", {"name": name, "dims": [2, 1]}))
+    if causal:
+        # tfjs accepts 'causal' in the config but throws when run ("CAUSAL padding
+        # mode in conv1dWithBias is not implemented"). Keras itself computes it as
+        # zeros on the left, dilation * (kernel - 1) steps, then a 'valid' conv.
+        if channels is None:
+            reader.refuse("padding='causal' is lowered with a Reshape, which needs a static channel count.",
+                          "give the input a fixed channel dimension.")
+        left = _single(reader.out.get("dilation_rate", 1)) * (_single(reader.out["kernel_size"]) - 1)
+        before += steps_through_2d(f"{name}__causal", steps, channels, steps and steps + left, "ZeroPadding2D",
+                                   {"padding": [[left, 0], [0, 0]]})
+        reader.out["padding"] = "valid"
     convolved = with_fused_activation(reader)
-    return padding + (convolved if isinstance(convolved, list) else [convolved])
+    return before + (convolved if isinstance(convolved, list) else [convolved]) + after
 
 
 def _single(value):
