@@ -91,8 +91,11 @@ def _translate_functional(model):
     # In tfjs (as in Keras 1/2) a model's node 0 is its own internal node, so
     # calls of a nested model in the outer graph are numbered from 1.
     nested = {name for name, op in operations.items() if isinstance(op, keras.Model)}
+    mask_only = _mask_only_operations(config)
     out_layers, weights = [], []
     for entry in config["layers"]:
+        if entry["name"] in mask_only:
+            continue
         op = operations[entry["name"]]
         nodes = [_shift_nested(_node_inputs(op, node), nested) for node in entry.get("inbound_nodes", [])]
         calls = entry.get("inbound_nodes", [])
@@ -115,6 +118,39 @@ def _translate_functional(model):
             "output_layers": _shift_nested(_tensor_list(config["output_layers"]), nested),
         },
     }, weights
+
+
+def _mask_only_operations(config):
+    """Names of graph nodes whose outputs only feed `mask=` arguments.
+
+    Keras 3 records mask computation (Embedding(mask_zero=True) -> NotEqual,
+    Masking -> NotEqual + Any) as graph ops and passes the mask explicitly.
+    tfjs layers compute and propagate masks themselves (Keras 2 style), so
+    these nodes and the mask arguments are left out.
+    """
+    data_uses, mask_uses = {}, {}
+    for entry in config["layers"]:
+        for node in entry.get("inbound_nodes", []):
+            for t in _keras_tensors(node.get("args", [])):
+                data_uses.setdefault(t["keras_history"][0], set()).add(entry["name"])
+            for key, value in (node.get("kwargs") or {}).items():
+                uses = mask_uses if key == "mask" else data_uses
+                for t in _keras_tensors(value):
+                    uses.setdefault(t["keras_history"][0], set()).add(entry["name"])
+    outputs = {ref[0] for ref in _tensor_list(config["output_layers"])}
+    mask_only = set()
+    changed = True
+    while changed:
+        changed = False
+        for entry in config["layers"]:
+            name = entry["name"]
+            if name in mask_only or name in outputs or entry["class_name"] == "InputLayer":
+                continue
+            feeds = data_uses.get(name, set())
+            if (name in mask_uses or feeds) and feeds <= mask_only:
+                mask_only.add(name)
+                changed = True
+    return mask_only
 
 
 def _shift_nested(refs, nested):
@@ -141,8 +177,8 @@ def _piece_node(pieces, position, node_inputs, node_index):
 def _node_inputs(op, node):
     """Keras 3 {args, kwargs} node -> [[layer, node_index, tensor_index, {}], ...]."""
     for key, value in (node.get("kwargs") or {}).items():
-        if key in _IGNORED_CALL_KWARGS and not _keras_tensors(value):
-            continue
+        if key == "mask" or (key in _IGNORED_CALL_KWARGS and not _keras_tensors(value)):
+            continue  # tfjs recomputes masks from the layers that make them
         if value is None or value is False:
             continue
         raise UnsupportedLayerError(

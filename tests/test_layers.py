@@ -18,6 +18,8 @@ from .parity_helper import Case, assert_parity, run_cases
 
 L = keras.layers
 
+from keras.src.applications.convnext import LayerScale  # noqa: E402  (keras.applications' own layer)
+
 IMG = (6, 6, 3)
 SEQ = (5, 4)
 VOL = (4, 4, 4, 2)
@@ -136,6 +138,9 @@ CASES = [
     single("conv1d-channels-first-causal-hard-sigmoid", (3, 8),
            lambda: L.Conv1D(4, 3, padding="causal", data_format="channels_first", activation="hard_sigmoid")),
     single("conv2d-valid", IMG, lambda: L.Conv2D(4, 3)),
+    single("conv2d-groups-depthwise", IMG, lambda: L.Conv2D(6, 3, groups=3, padding="same", activation="relu")),
+    single("conv2d-groups-depthwise-no-bias", IMG, lambda: L.Conv2D(3, 3, groups=3, use_bias=False)),
+    single("layer-scale-convnext", IMG, lambda: LayerScale(0.5, 3)),
     single("conv2d-same", IMG, lambda: L.Conv2D(4, 3, padding="same")),
     single("conv2d-stride2", IMG, lambda: L.Conv2D(4, 3, strides=2, padding="same")),
     single("conv2d-dilation2", IMG, lambda: L.Conv2D(4, 3, dilation_rate=2, padding="same")),
@@ -293,14 +298,7 @@ CASES = [
 # Cases that fail because of exporter/topology.py, not a translator. Strict:
 # when topology is fixed they pass, xfail turns into a failure, and the entry
 # must be removed here.
-TOPOLOGY_GAPS = {
-    "embedding-mask-zero-gru": "Keras 3 records the mask computation (NotEqual) as graph ops and passes mask= "
-                               "as a tensor; topology refuses instead of leaving masks to TF.js",
-    "masking-lstm": "Keras 3 records Masking.compute_mask (NotEqual, Any) as graph ops and passes mask= as a "
-                    "tensor; topology refuses instead of leaving masks to TF.js",
-    "sequential-branching-lowerings": "topology's Sequential path drops the explicit inputs of lowered pieces "
-                                      "(Multiply [x, gate], Add of two branches), so TF.js gets a broken chain",
-}
+TOPOLOGY_GAPS = {}
 
 
 def _params(cases):

@@ -81,6 +81,7 @@ CASES = [
     Case("InceptionV3", application("InceptionV3", (75, 75, 3))),
     Case("Xception", application("Xception", (71, 71, 3))),
     Case("NASNetMobile", application("NASNetMobile", (32, 32, 3))),
+    Case("ConvNeXtTiny", application("ConvNeXtTiny", (32, 32, 3))),
 ]
 
 

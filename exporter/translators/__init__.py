@@ -5,7 +5,7 @@ Importing this package fills `TRANSLATORS`; `translate_layer` looks a layer up.
 
 from ..errors import UnsupportedLayerError
 from . import (activations, convolutional, core, merging, normalization, pooling, preprocessing,  # noqa: F401
-               recurrent, reshaping, wrappers)  # importing a module registers its translators
+               recurrent, reshaping, wrappers, applications)  # importing a module registers its translators
 from .registry import TRANSLATORS, Input, TfjsLayer
 
 __all__ = ["TRANSLATORS", "Input", "TfjsLayer", "translate_layer", "supported_layers"]

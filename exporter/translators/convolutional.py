@@ -9,12 +9,16 @@ from .reshaping import steps_through_2d
 _CONV_KEYS = ("filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "use_bias")
 
 
-def _conv_reader(layer, config, initializers, regularizers, constraints):
+_GROUPS_FIX = ("TF.js has no grouped convolution: split the channels into `groups` separate Conv layers "
+               "joined by a Concatenate (groups equal to the input channels is exported as a DepthwiseConv2D).")
+
+
+def _conv_reader(layer, config, initializers, regularizers, constraints, allow_groups=False):
     reader = ConfigReader(layer, config)
     reader.copy(*_CONV_KEYS).initializers(*initializers)
     reader.regularizers(*regularizers, "activity_regularizer").constraints(*constraints)
-    reader.require("groups", [1], "TF.js has no grouped convolution: split the channels into "
-                   "`groups` separate Conv layers joined by a Concatenate.")
+    if not allow_groups:
+        reader.require("groups", [1], _GROUPS_FIX)
     return reader
 
 
@@ -27,9 +31,38 @@ def _standard(layer, config):
     )
 
 
-@register("Conv2D", "Conv3D")
+@register("Conv3D")
 def conv(layer, config):
     return with_fused_activation(_standard(layer, config))
+
+
+@register("Conv2D", note="groups == input channels exported as DepthwiseConv2D (exact)")
+def conv_2d(layer, config):
+    groups = config.get("groups", 1)
+    if groups == 1:
+        return conv(layer, config)
+    reader = _conv_reader(layer, config, ("kernel_initializer", "bias_initializer"),
+                          ("kernel_regularizer", "bias_regularizer"), ("kernel_constraint", "bias_constraint"),
+                          allow_groups=True)
+    channels_axis = 1 if reader.out.get("data_format") == "channels_first" else -1
+    channels = input_shape(reader)[channels_axis]
+    filters = reader.out.pop("filters")
+    reader.get("groups")
+    if groups != channels or filters % groups:
+        reader.refuse(f"option groups={groups} is not supported by TF.js.", _GROUPS_FIX)
+    # groups == channels: each input channel gets its own filters/groups
+    # kernels, output channel g*M + m from input channel g: exactly a depthwise
+    # conv with depth_multiplier M. Keras' kernel (kh, kw, 1, C*M) reshapes
+    # row-major into the depthwise kernel (kh, kw, C, M).
+    reader.out["depth_multiplier"] = filters // groups
+    reader.out["depthwise_initializer"] = reader.out.pop("kernel_initializer", None)
+    reader.out["depthwise_regularizer"] = reader.out.pop("kernel_regularizer", None)
+    reader.out["depthwise_constraint"] = reader.out.pop("kernel_constraint", None)
+    kernel = np.asarray(layer.kernel)
+    weights = [("depthwise_kernel", kernel.reshape(*kernel.shape[:2], channels, filters // groups))]
+    if layer.use_bias:
+        weights.append(("bias", layer.bias))
+    return with_fused_activation(reader, weights=weights, class_name="DepthwiseConv2D")
 
 
 @register("Conv1D", note="causal padding and channels_first lowered exactly")
