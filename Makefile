@@ -7,9 +7,15 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.webnets-installed
 JS_STAMP := node_modules/.webnets-installed
 
-.PHONY: help setup test convert verify layers readme lock clean
+MODELS := alexnet googlenet resnet squeezenet simple_rnn lstm gru dqn
+FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
+
+.PHONY: help setup test convert verify layers readme lock clean export export-all list data
 
 help:
+	@echo "make export MODEL=squeezenet       train (or load the checkpoint), convert, verify -> web_demo/models/"
+	@echo "make export-all                    the same for all eight zoo models"
+	@echo "make list                          the zoo with parameter counts and metrics"
 	@echo "make test                          run the test suite (installs everything on first use)"
 	@echo "make convert SRC=m.keras OUT=dir   convert a Keras model to TF.js and check it in TF.js"
 	@echo "make verify DIR=dir                re-run the TF.js parity check of an exported model"
@@ -29,7 +35,25 @@ $(JS_STAMP): package.json package-lock.json
 
 setup: $(PY_STAMP) $(JS_STAMP)
 
-test: setup
+# Offline copy of Fashion-MNIST (Debian's dataset-fashion-mnist); with internet,
+# Keras downloads it itself, so a failure here is only a warning.
+data:
+	@test -f $(FASHION_MNIST) || test -f $${KERAS_HOME:-$$HOME/.keras}/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz || \
+	  { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; } ; } || \
+	  echo "note: dataset-fashion-mnist not installed; Keras will download Fashion-MNIST"
+
+export: setup data
+	@test -n "$(MODEL)" || { echo "usage: make export MODEL=squeezenet (one of: $(MODELS))"; exit 2; }
+	$(PY) -m exporter export $(MODEL) $(ARGS)
+
+export-all: setup data
+	set -e; for m in $(MODELS); do $(PY) -m exporter export $$m $(ARGS); done
+
+list: $(PY_STAMP)
+	$(PY) -m exporter list
+
+test: setup data
 	$(PY) -m pytest -q tests
 
 convert: setup

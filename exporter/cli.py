@@ -65,6 +65,21 @@ def build_parser():
     verify = commands.add_parser("verify", help="re-run the TF.js parity check of an exported model directory")
     verify.add_argument("dir")
 
+    export = commands.add_parser("export", help="train (or load) a zoo model, convert, verify, write OUT/MODEL/")
+    export.add_argument("model", help="zoo name (see `list`)")
+    export.add_argument("--quantize", action="append", metavar="DTYPE[=PATTERN,...]",
+                        help="as for convert; default uint8")
+    export.add_argument("--out", default=None, help="output root (default web_demo/models)")
+    export.add_argument("--retrain", action="store_true", help="train even if a cached checkpoint exists")
+    export.add_argument("--weights", help="use these weights (.keras model or .weights.h5) instead of training")
+    export.add_argument("--strategy", choices=["mirrored", "multiworker"],
+                        help="tf.distribute strategy for training (several GPUs / machines)")
+    export.add_argument("--quick", action="store_true", help="train a few steps only (smoke test, not for use)")
+    export.add_argument("--no-verify", dest="verify", action="store_false", help="skip the TF.js parity check")
+
+    listing = commands.add_parser("list", help="the model zoo")
+    listing.add_argument("--json", action="store_true", help="machine-readable")
+
     layers = commands.add_parser("layers", help="list the supported Keras layers")
     layers.add_argument("--markdown", action="store_true", help="as the README's markdown table")
     return parser
@@ -90,6 +105,29 @@ def run(args):
 
         convert(args.src, args.out_dir, quantization=parse_quantize(args.quantize), fmt=args.format,
                 shard_size=args.shard_size, force=args.force, verify=args.verify, unsafe=args.unsafe)
+        return 0
+    if args.command == "export":
+        from .weights import parse_quantize
+        from .zoo_export import DEFAULT_OUT, export_model
+
+        export_model(args.model, out_root=args.out or DEFAULT_OUT,
+                     quantization=parse_quantize(args.quantize or ["uint8"]), retrain=args.retrain,
+                     weights=args.weights, strategy=args.strategy, quick=args.quick, verify=args.verify)
+        return 0
+    if args.command == "list":
+        import json
+
+        from .zoo_export import zoo_listing
+
+        rows = zoo_listing()
+        if args.json:
+            print(json.dumps(rows, indent=1))
+        else:
+            for row in rows:
+                metrics = ", ".join(f"{k}={v:.4g}" for k, v in (row["metrics"] or {}).items()
+                                    if isinstance(v, (int, float))) or "not trained"
+                print(f"{row['name']:<12} {row['family']:<12} {row['task']:<24} {row['dataset']:<16} "
+                      f"paper {row['params_paper'] or 0:>11,}  demo {row['params_demo'] or 0:>9,}  {metrics}")
         return 0
     if args.command == "verify":
         from .verify import verify_directory
@@ -129,6 +167,9 @@ def main(argv=None):
     except ExportError as error:
         _report(f"error: {error}", args.debug)
         return EXIT_ERROR
+    except BrokenPipeError:  # `webnets list | head`: the reader left; not an error
+        sys.stdout = None
+        return 0
     except KeyboardInterrupt:
         _report("error: interrupted; no output was written (partial work is discarded).", args.debug)
         return EXIT_ERROR

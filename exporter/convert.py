@@ -4,6 +4,7 @@
     TF.js and compare with Keras -> meta.json -> atomic rename into OUT_DIR
 """
 
+import contextlib
 import json
 import tempfile
 import time
@@ -16,6 +17,7 @@ from .atomic import atomic_directory
 from .errors import ExportError
 from .keras_io import load_keras_model, sniff_format
 from .tfjs_runtime import Job, run_jobs
+from .script_form import write_model_script
 from .parity import (build_report, golden_entry, keras_outputs, raise_if_failed, run_tfjs, sample_inputs,
                      weights_replaced)
 from .topology import translate_model
@@ -79,19 +81,35 @@ def _input_names(model):
     return [t.name for t in model.inputs]
 
 
-def verify_layers_model(model, model_dir, weights, quantization, model_json, batch=2):
-    """TF.js vs Keras; for quantized exports, vs Keras with the dequantized weights. Returns (report, golden)."""
-    inputs = sample_inputs(model, batch=batch)
+def verify_layers_model(model, model_dir, weights, quantization, model_json, batch=2, inputs=None,
+                        evaluate=None):
+    """TF.js vs Keras; for quantized exports, vs Keras with the dequantized weights.
+
+    `inputs` (e.g. real test samples) replaces the random sample inputs;
+    `evaluate(model) -> dict` is run with the weights as exported (dequantized)
+    and its result returned. Returns (report, golden, exported_metrics).
+    """
+    inputs = inputs if inputs is not None else sample_inputs(model, batch=batch)
     float32 = reference = keras_outputs(model, inputs)
-    if quantization:
-        dequantized = read_dequantized(model_json["weightsManifest"], model_dir)
-        pairs = [(v, dequantized[n]) for n, v in weights if hasattr(v, "assign")]
-        with weights_replaced([v for v, _ in pairs], [d for _, d in pairs]):
+    exported_metrics = None
+    with _as_exported(model, model_dir, weights, quantization, model_json):
+        if quantization:
             reference = keras_outputs(model, inputs)
+        if evaluate is not None:
+            exported_metrics = evaluate(model)
     job = run_tfjs(model_dir, inputs, "layers", _input_names(model))
     report = build_report("layers", describe_quantization(quantization), inputs, job, reference, float32)
     raise_if_failed(report, job, f"model '{model.name}'")
-    return report, golden_entry(inputs, reference)
+    return report, golden_entry(inputs, reference), exported_metrics
+
+
+def _as_exported(model, model_dir, weights, quantization, model_json):
+    """Context in which the Keras model's variables hold the values TF.js will see."""
+    if not quantization:
+        return contextlib.nullcontext()
+    dequantized = read_dequantized(model_json["weightsManifest"], model_dir)
+    pairs = [(v, dequantized[n]) for n, v in weights if hasattr(v, "assign")]
+    return weights_replaced([v for v, _ in pairs], [d for _, d in pairs])
 
 
 def verify_graph_model(model, model_dir, saved_model_dir, quantization, shard_size, batch=2):
@@ -140,8 +158,16 @@ def describe_io(model):
 
 
 def export_keras_model(model, out_dir, *, quantization=None, fmt="layers", shard_size=DEFAULT_SHARD_BYTES,
-                       force=False, verify=True, extra_meta=None, log=print, saved_model_dir=None):
-    """Convert a live Keras model into out_dir atomically. Returns the meta dict written to meta.json."""
+                       force=False, verify=True, extra_meta=None, log=print, saved_model_dir=None,
+                       inputs=None, evaluate=None, finalize=None, script=False):
+    """Convert a live Keras model into out_dir atomically. Returns the meta dict written to meta.json.
+
+    inputs: arrays to verify with and to keep as golden vectors (default: random samples).
+    evaluate: model -> metrics dict, run with the exported (dequantized) weights
+        (layers format); its result lands in meta["metrics_exported"].
+    finalize: meta -> None, called before meta.json is written (inside the atomic write).
+    script: also write model.js, the form a page opened from disk can load (see script_form).
+    """
     out_dir = Path(out_dir)
     check_output_free(out_dir, force)
     if fmt not in ("layers", "graph"):
@@ -167,13 +193,20 @@ def export_keras_model(model, out_dir, *, quantization=None, fmt="layers", shard
         meta["bytes_total"] = sum(meta["bytes"].values())
         if verify:
             if fmt == "layers":
-                report, golden = verify_layers_model(model, temp, weights, quantization, model_json)
+                report, golden, exported = verify_layers_model(model, temp, weights, quantization, model_json,
+                                                               inputs=inputs, evaluate=evaluate)
+                if exported is not None:
+                    meta["metrics_exported"] = exported
             else:
                 report, golden = verify_graph_model(model, temp, saved_model_dir, quantization, shard_size)
             meta["parity"] = report.as_dict()
             meta["golden"] = golden
             log(report.summary())
+        if finalize is not None:
+            finalize(meta)
         (temp / "meta.json").write_text(json.dumps(meta, indent=1))
+        if fmt == "layers" and script:
+            write_model_script(temp, meta["name"])
     log(f"wrote {out_dir} ({meta['bytes_total']:,} bytes in {len(meta['bytes'])} files, "
         f"{time.perf_counter() - started:.1f}s)")
     return meta

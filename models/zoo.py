@@ -1,43 +1,44 @@
-"""Registry of zoo architectures (filled by the family modules, timm-style).
+"""The model zoo registry (timm-style): `register_model` fills it, `build` and
+`get` read it. Importing `models.zoo` imports every family module."""
 
-`register_model(name, family=..., task=..., dataset=...)` decorates a builder
-`fn(preset="paper"|"demo", **overrides) -> keras.Model`; `build(name, ...)`
-looks it up. The families arrive with the model-zoo issue; the registry is
-here so the exporter and CLI can rely on its interface.
-"""
-
-from dataclasses import dataclass
+import importlib
 
 _REGISTRY = {}
+_FAMILY_MODULES = ("alexnet", "googlenet", "resnet", "squeezenet", "recurrent", "dqn")
 
 
-@dataclass(frozen=True)
-class ModelEntry:
-    name: str
-    builder: object
-    family: str
-    task: str
-    dataset: str
+def register_model(cls):
+    """Class decorator: register a ZooModel subclass under its `name`."""
+    if cls.name in _REGISTRY:
+        raise RuntimeError(f"model {cls.name!r} registered twice")
+    _REGISTRY[cls.name] = cls()
+    return cls
 
 
-def register_model(name, *, family, task, dataset):
-    def decorate(builder):
-        if name in _REGISTRY:
-            raise RuntimeError(f"model {name!r} registered twice")
-        _REGISTRY[name] = ModelEntry(name, builder, family, task, dataset)
-        return builder
-
-    return decorate
+def _load_families():
+    for module in _FAMILY_MODULES:
+        try:
+            importlib.import_module(f"models.{module}")
+        except ModuleNotFoundError as error:
+            if error.name != f"models.{module}":
+                raise
 
 
 def names():
+    _load_families()
     return sorted(_REGISTRY)
 
 
-def build(name, preset="demo", **overrides):
+def get(name):
+    """The registered ZooModel for `name`, or a KeyError that lists the choices."""
+    _load_families()
     if name not in _REGISTRY:
-        known = ", ".join(names()) or "none yet"
-        raise KeyError(f"unknown model {name!r}; registered: {known}")
+        raise KeyError(f"unknown model {name!r}; the zoo has: {', '.join(sorted(_REGISTRY)) or 'nothing yet'}")
+    return _REGISTRY[name]
+
+
+def build(name, preset="demo", **overrides):
+    """`models.zoo.build("squeezenet", preset="paper")` -> keras.Model."""
     if preset not in ("paper", "demo"):
         raise ValueError(f"preset must be 'paper' or 'demo', not {preset!r}")
-    return _REGISTRY[name].builder(preset=preset, **overrides)
+    return get(name).build(preset=preset, **overrides)

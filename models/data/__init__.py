@@ -1,0 +1,1 @@
+"""Datasets that work offline (see DESIGN.md: where each comes from)."""
