@@ -10,12 +10,13 @@ JS_STAMP := node_modules/.webnets-installed
 MODELS := alexnet googlenet resnet squeezenet simple_rnn lstm gru dqn
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 
-.PHONY: help setup test convert verify layers readme lock clean export export-all list data
+.PHONY: help setup test convert verify layers readme lock clean export export-all list data vendor demo
 
 help:
 	@echo "make export MODEL=squeezenet       train (or load the checkpoint), convert, verify -> web_demo/models/"
 	@echo "make export-all                    the same for all eight zoo models"
 	@echo "make list                          the zoo with parameter counts and metrics"
+	@echo "make demo                          serve web_demo/ on localhost and print its URL"
 	@echo "make test                          run the test suite (installs everything on first use)"
 	@echo "make convert SRC=m.keras OUT=dir   convert a Keras model to TF.js and check it in TF.js"
 	@echo "make verify DIR=dir                re-run the TF.js parity check of an exported model"
@@ -33,7 +34,20 @@ $(JS_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-setup: $(PY_STAMP) $(JS_STAMP)
+VENDOR := web_demo/vendor/tf.min.js
+
+setup: $(PY_STAMP) $(JS_STAMP) $(VENDOR)
+
+# TF.js for the page, copied from node_modules (the page never uses an outside CDN).
+$(VENDOR): $(JS_STAMP) web_demo/vendor.mjs
+	node web_demo/vendor.mjs
+
+vendor: $(VENDOR)
+
+DEMO_PORT ?= 8000
+demo: setup
+	@echo "webnets demo: http://127.0.0.1:$(DEMO_PORT)/index.html  (or open web_demo/index.html from disk)"
+	$(PY) -m http.server $(DEMO_PORT) --bind 127.0.0.1 --directory web_demo
 
 # Offline copy of Fashion-MNIST (Debian's dataset-fashion-mnist); with internet,
 # Keras downloads it itself, so a failure here is only a warning.

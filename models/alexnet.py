@@ -67,7 +67,7 @@ class AlexNet(ImageClassifier):
     family = "alexnet"
     params_paper = 62_378_344
     params_demo = 613_546
-    epochs = 12
+    epochs = 10
     batch_size = 128
     learning_rate = 2e-3
 

@@ -80,15 +80,19 @@ def _stages(x, kind, blocks, widths, first_stride=1):
     return x
 
 
+def _check_depth(depth):
+    if depth not in DEPTHS:
+        raise ValueError(f"resnet: depth={depth!r} is not one of the paper's depths. Fix: use one of "
+                         f"{', '.join(map(str, DEPTHS))}.")
+
+
 def resnet(depth, input_shape=PAPER_INPUT, classes=PAPER_CLASSES):
     """ResNet-`depth` as in the paper's Table 1 (and torchvision): 7x7/2 stem, 3x3/2 max pooling,
     four stages, global average pooling, one fully connected layer."""
     import keras
     from keras import layers
 
-    if depth not in DEPTHS:
-        raise ValueError(f"resnet: depth={depth!r} is not one of the paper's depths. Fix: use one of "
-                         f"{', '.join(map(str, DEPTHS))}.")
+    _check_depth(depth)
     kind, blocks = DEPTHS[depth]
     inputs = keras.Input(input_shape, name="image")
     x = _conv_bn(inputs, 64, 7, "conv1", strides=2)
@@ -104,6 +108,7 @@ def _imagenet_resnet(depth):
     """keras.applications' ResNet with its ImageNet weights (downloaded on first use)."""
     import keras
 
+    _check_depth(depth)
     if depth not in _APPLICATIONS:
         raise ValueError(f"resnet: ImageNet weights are available for depths {', '.join(map(str, _APPLICATIONS))} "
                          f"(through keras.applications), not {depth}. Fix: build('paper', depth=50, "
@@ -113,9 +118,10 @@ def _imagenet_resnet(depth):
     try:
         return application(weights="imagenet")
     except Exception as error:  # keras.utils.get_file raises plain Exception on a failed download
+        reason = " ".join(str(error).split())
         raise RuntimeError(
             f"resnet: could not get the ImageNet weights of keras.applications.{_APPLICATIONS[depth]} "
-            f"({type(error).__name__}: {error}). Keras downloads them once from storage.googleapis.com "
+            f"({type(error).__name__}: {reason}). Keras downloads them once from storage.googleapis.com "
             "into ~/.keras/models/ (or $KERAS_HOME/models/), and this machine could not reach it. "
             "Fix: run the same build once on a machine with internet and copy ~/.keras/models/ here, or "
             "leave weights out (build('paper', depth=...)) for a randomly initialised network.") from None
@@ -145,9 +151,9 @@ class ResNet(ImageClassifier):
 
     name = "resnet"
     family = "resnet"
-    params_paper = 60_268_520
+    params_paper = 60_344_232
     params_demo = 309_418
-    epochs = 12
+    epochs = 10
     batch_size = 128
     learning_rate = 2e-3
     demo_widths = (32, 64, 128)

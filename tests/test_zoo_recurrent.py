@@ -7,7 +7,7 @@ import pytest
 
 from models import zoo
 from models.data import moby_dick
-from models.recurrent import PRESETS, VOCAB_SIZE, recurrent_layers
+from models.recurrent import PRESETS, VOCAB_SIZE, copy_from_twin, recurrent_layers, training_twin
 
 NAMES = ("simple_rnn", "lstm", "gru")
 
@@ -67,6 +67,24 @@ def test_gru_is_the_tfjs_kind():
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_training_twin_computes_the_same_function(name):
+    """Training runs on the hoisted twin; the stock model gets its weights back unchanged."""
+    model = zoo.build(name)
+    twin = training_twin(model)
+    tokens = np.random.default_rng(0).integers(0, VOCAB_SIZE, (3, 37)).astype(np.int32)
+    np.testing.assert_allclose(twin.predict(tokens, verbose=0), model.predict(tokens, verbose=0), atol=1e-6)
+    rng = np.random.default_rng(1)
+    for variable in twin.trainable_variables:  # as if trained
+        variable.assign(variable.numpy() + rng.normal(0, 0.05, variable.shape).astype(np.float32))
+    before = model.predict(tokens, verbose=0)
+    copy_from_twin(twin, model)
+    after = model.predict(tokens, verbose=0)
+    assert np.abs(after - before).max() > 1e-3
+    np.testing.assert_allclose(after, twin.predict(tokens, verbose=0), atol=1e-6)
+    assert model.count_params() == getattr(zoo.get(name), "params_demo")
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_quick_training_lowers_the_loss(name, quick_trained):
     _, result = quick_trained(name)
     losses = result.losses
@@ -115,7 +133,10 @@ def test_split_is_fixed_and_covers_the_book():
     text = moby_dick.read_text()
     assert len(train) + len(held_out) == len(text) == 1_190_317
     assert len(held_out) == 119_014 and moby_dick.decode(train[-1:]) == "\n"
-    assert moby_dick.decode(train[:20]) == "chapter 1. loomings."
+    assert moby_dick.decode(train[:33]) == "chapter 1. loomings.\n\ncall me ish"
+    # hard line wraps are joined, paragraph breaks kept
+    assert moby_dick.decode(train[:300]).count("\n") == 2
+    assert moby_dick.unwrap("a\nb\n\nc\n") == "a b\n\nc\n"
     assert moby_dick.decode(held_out).endswith("as it rolled five thousand years ago.\n")
     # almost every character of the book is in the vocabulary
     assert np.mean(np.concatenate([train, held_out]) == moby_dick.UNKNOWN_INDEX) < 1e-4

