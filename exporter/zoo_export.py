@@ -205,9 +205,17 @@ def zoo_listing():
             "dataset": spec.dataset,
             "params_paper": spec.params_paper,
             "params_demo": spec.params_demo,
-            "metrics": _last_metrics(name),
+            "metrics": _listed(spec, _last_metrics(name)),
         })
     return rows
+
+
+def _listed(spec, metrics):
+    """The metrics `list` reports: the family's headline metrics, float32 and as exported."""
+    if metrics is None:
+        return None
+    keys = [k for key in spec.metric_keys for k in (key, f"{key}_exported")] + list(spec.listed_metric_keys)
+    return {key: metrics[key] for key in keys if key in metrics}
 
 
 def _last_metrics(name):

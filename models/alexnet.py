@@ -68,8 +68,6 @@ class AlexNet(ImageClassifier):
     params_paper = 62_378_344
     params_demo = 613_546
     epochs = 10
-    batch_size = 128
-    learning_rate = 2e-3
 
     def build_paper(self, **overrides):
         _check_overrides("alexnet", overrides)

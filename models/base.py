@@ -38,6 +38,9 @@ class ZooModel:
     params_paper = None
     params_demo = None
     metric_keys = ()
+    # Further training-record keys that `list` reports beside metric_keys and their
+    # "_exported" twins (e.g. seconds per epoch, the DQN's CartPole return).
+    listed_metric_keys = ()
 
     def build(self, preset="demo", **overrides):
         """A fresh keras.Model. `paper`: the published size; `demo`: the trained browser size."""

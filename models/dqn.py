@@ -439,6 +439,7 @@ class DQN(ZooModel):
     params_paper = 1_687_206
     params_demo = 337_508
     metric_keys = ("success_rate", "mean_return")
+    listed_metric_keys = ("cartpole_mean_return",)
     maze_config = MAZE_CONFIG
     cartpole_config = CARTPOLE_CONFIG
 

@@ -106,8 +106,6 @@ class GoogLeNet(ImageClassifier):
     params_paper = 6_998_552
     params_demo = 97_578
     epochs = 8
-    batch_size = 128
-    learning_rate = 2e-3
 
     def build_paper(self, **overrides):
         import keras

@@ -20,7 +20,7 @@ class ImageClassifier(ZooModel):
     task = "image-classification"
     dataset = "fashion-mnist"
     metric_keys = ("test_accuracy",)
-    epochs = 12
+    epochs = 10  # each family sets its own; all share batch size, learning rate and decay
     batch_size = 128
     learning_rate = 2e-3
     weight_decay = 1e-4

@@ -249,6 +249,7 @@ class CharLanguageModel(ZooModel):
     task = "text-generation"
     dataset = "moby-dick"
     metric_keys = ("bits_per_char",)
+    listed_metric_keys = ("seconds_per_epoch",)
 
     sequence_length = 50  # characters per training window (truncated backpropagation through time)
     # Held-out scoring: windows of eval_context + eval_scored characters, advancing by eval_scored; only

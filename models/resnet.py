@@ -154,8 +154,6 @@ class ResNet(ImageClassifier):
     params_paper = 60_344_232
     params_demo = 309_418
     epochs = 10
-    batch_size = 128
-    learning_rate = 2e-3
     demo_widths = (32, 64, 128)
     demo_blocks = (1, 1, 1)
 

@@ -105,8 +105,6 @@ class SqueezeNet(ImageClassifier):
     params_paper_v1_1 = 1_235_496
     params_demo = 117_930
     epochs = 9
-    batch_size = 128
-    learning_rate = 2e-3
 
     def build_paper(self, version="1.0", **overrides):
         if overrides:

@@ -20,8 +20,9 @@ CHROMIUM_FLAGS = [
     "--no-sandbox", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--disable-quic",
 ]
-NO_WEBGL_FLAGS = ["--disable-webgl", "--disable-webgl2", "--no-sandbox", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"]
+# A machine without usable WebGL: no 3D APIs at all.
+NO_WEBGL_FLAGS = ["--disable-3d-apis", "--disable-gpu", "--disable-software-rasterizer", "--no-sandbox",
+                  "--disable-background-networking", "--disable-component-update", "--no-first-run"]
 
 
 def chromium_path():

@@ -26,12 +26,17 @@ def golden(name):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def pw():
     ensure_vendor()
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS, headless=True)
-        yield browser
-        browser.close()
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(pw):
+    browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS, headless=True)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +92,9 @@ def test_maze_agent_reaches_the_goal(page):
 def test_panels_render_and_are_captured(page):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     # image panel shows a top-5 list per classifier
-    page.page.wait_for_function("() => document.querySelectorAll('#cards-images .top5').length >= 4", timeout=60_000)
+    classifiers = sum(m["task"] == "image-classification" for m in INDEX["models"])
+    page.page.wait_for_function(f"() => document.querySelectorAll('#cards-images .top5').length >= {classifiers}",
+                                timeout=60_000)
     # text panel has generated characters beyond the prompt
     page.page.wait_for_function(
         "() => [...document.querySelectorAll('#cards-text .generated span:last-child')].every(s => s.textContent.length > 10)",
@@ -111,18 +118,17 @@ def test_phone_width_has_no_horizontal_scroll(browser, http_base):
         narrow.close()
 
 
-def test_without_webgl_the_page_falls_back_and_says_so():
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), args=NO_WEBGL_FLAGS, headless=True)
-        try:
-            page = Page(browser, (WEB_DEMO / "index.html").as_uri())
-            status = page.page.inner_text("#backend-status")
-            assert "WebGL is unavailable" in status, status
-            backends = {state["backend"] for state in page.models.values()}
-            assert backends == {"wasm"}, page.models
-            assert all(state["state"] == "ready" for state in page.models.values()), page.models
-        finally:
-            browser.close()
+def test_without_webgl_the_page_falls_back_and_says_so(pw):
+    browser = pw.chromium.launch(executable_path=chromium_path(), args=NO_WEBGL_FLAGS, headless=True)
+    try:
+        page = Page(browser, (WEB_DEMO / "index.html").as_uri())
+        status = page.page.inner_text("#backend-status")
+        assert "WebGL is unavailable" in status, status
+        backends = {state["backend"] for state in page.models.values()}
+        assert backends == {"wasm"}, page.models
+        assert all(state["state"] == "ready" for state in page.models.values()), page.models
+    finally:
+        browser.close()
 
 
 def test_missing_or_corrupt_shard_breaks_only_that_card(browser, tmp_path):
