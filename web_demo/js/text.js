@@ -72,6 +72,6 @@
         button.disabled = false;
       }
     });
-    if (records.length) button.click();
+    if (records.length && WN.params.get('autoplay') !== '0') button.click();
   };
 })(window.WN = window.WN || {});
