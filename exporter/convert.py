@@ -16,10 +16,10 @@ from . import __version__, official
 from .atomic import atomic_directory
 from .errors import ExportError
 from .keras_io import load_keras_model, sniff_format
-from .tfjs_runtime import Job, run_jobs
-from .script_form import write_model_script
 from .parity import (build_report, golden_entry, keras_outputs, raise_if_failed, run_tfjs, sample_inputs,
                      weights_replaced)
+from .script_form import write_model_script
+from .tfjs_runtime import Job, run_jobs
 from .topology import translate_model
 from .weights import (DEFAULT_SHARD_BYTES, as_numpy, check_patterns_match, describe_quantization, read_dequantized,
                       write_shards)

@@ -107,7 +107,6 @@ def save_curves(curves, path, title):
 
 
 def write_json_atomic(path, data):
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=float))
-    os.replace(tmp, path)
+    from exporter.atomic import write_text_atomic
+
+    write_text_atomic(path, json.dumps(data, indent=1, default=float))
