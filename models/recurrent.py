@@ -266,9 +266,16 @@ class CharLanguageModel(ZooModel):
     # A safety net for shared or slow machines: training stops (mid-epoch) once it has run this long.
     time_budget_seconds = 570
 
+    # The recurrent layer class (keras.layers name) and its options; the only
+    # thing that differs between the three models.
+    cell_class = None
+    cell_options = {}
+
     def make_cell(self, units, name):
         """A fresh recurrent layer that returns the whole sequence."""
-        raise NotImplementedError
+        from keras import layers
+
+        return getattr(layers, self.cell_class)(units, return_sequences=True, name=name, **self.cell_options)
 
     def build(self, preset="demo", **overrides):
         if preset not in PRESETS:
@@ -380,11 +387,7 @@ class SimpleRNNModel(CharLanguageModel):
     name = "simple_rnn"
     params_paper = 841_206
     params_demo = 194_866
-
-    def make_cell(self, units, name):
-        from keras import layers
-
-        return layers.SimpleRNN(units, return_sequences=True, name=name)
+    cell_class = "SimpleRNN"
 
 
 @register_model
@@ -392,11 +395,7 @@ class LSTMModel(CharLanguageModel):
     name = "lstm"
     params_paper = 3_280_374
     params_demo = 712_114
-
-    def make_cell(self, units, name):
-        from keras import layers
-
-        return layers.LSTM(units, return_sequences=True, name=name)
+    cell_class = "LSTM"
 
 
 @register_model
@@ -404,9 +403,6 @@ class GRUModel(CharLanguageModel):
     name = "gru"
     params_paper = 2_467_318
     params_demo = 539_698
-
-    def make_cell(self, units, name):
-        from keras import layers
-
-        # reset_after=False: Cho et al.'s original GRU and the only one tfjs-layers implements.
-        return layers.GRU(units, return_sequences=True, reset_after=False, name=name)
+    cell_class = "GRU"
+    # reset_after=False: Cho et al.'s original GRU and the only one tfjs-layers implements.
+    cell_options = {"reset_after": False}
