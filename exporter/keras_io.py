@@ -6,7 +6,6 @@ custom classes are never imported from a file.
 """
 
 import json
-import os
 import re
 import zipfile
 from pathlib import Path
@@ -117,7 +116,3 @@ def _explain_load_error(path, error, unsafe):
                 "probably truncated or damaged. Fix: save the model again.")
     return (f"Keras could not load '{path}' ({type(error).__name__}: {text[:400]}). Fix: check that it was "
             "saved by Keras 3 (model.save('model.keras')) or Keras 2 (.h5) and loads with keras.saving.load_model.")
-
-
-def file_size(path):
-    return os.path.getsize(path) if os.path.isfile(path) else None

@@ -13,7 +13,8 @@ from .errors import ExportError, UnsupportedLayerError
 from .operations import translate_operation
 from .translators import Input, TfjsLayer, translate_layer
 
-# Call arguments that do not change inference output when absent.
+# Call arguments that do not change inference output when absent. `mask` is
+# always left out: tfjs recomputes masks from the layers that make them.
 _IGNORED_CALL_KWARGS = {"training", "mask"}
 
 
@@ -178,7 +179,7 @@ def _node_inputs(op, node):
     """Keras 3 {args, kwargs} node -> [[layer, node_index, tensor_index, {}], ...]."""
     for key, value in (node.get("kwargs") or {}).items():
         if key == "mask" or (key in _IGNORED_CALL_KWARGS and not _keras_tensors(value)):
-            continue  # tfjs recomputes masks from the layers that make them
+            continue
         if value is None or value is False:
             continue
         raise UnsupportedLayerError(
