@@ -10,7 +10,7 @@ JS_STAMP := node_modules/.webnets-installed
 MODELS := alexnet googlenet resnet squeezenet simple_rnn lstm gru dqn
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 
-.PHONY: help setup test convert verify layers readme lock clean export export-all list data vendor demo
+.PHONY: help setup test convert verify layers readme lock clean export export-all list data vendor demo publish bench
 
 help:
 	@echo "make export MODEL=squeezenet       train (or load the checkpoint), convert, verify -> web_demo/models/"
@@ -21,6 +21,8 @@ help:
 	@echo "make convert SRC=m.keras OUT=dir   convert a Keras model to TF.js and check it in TF.js"
 	@echo "make verify DIR=dir                re-run the TF.js parity check of an exported model"
 	@echo "make layers                        list the supported Keras layers"
+	@echo "make publish DEST=s3://b/p VERSION=1.0.0   upload web_demo/models to a CDN origin (ARGS=--dry-run)"
+	@echo "make bench                         sizes, accuracy, export time, browser latency -> bench/results.* (ARGS=--quick)"
 
 $(PY_STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -63,6 +65,28 @@ export: setup data
 
 export-all: setup data
 	set -e; for m in $(MODELS); do $(PY) -m exporter export $$m $(ARGS); done
+
+# Publish the exported models as an immutable version. Credentials and the S3
+# endpoint come from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+# AWS_ENDPOINT_URL for R2/MinIO/...), never from the command line.
+PUBLISH_SRC ?= web_demo/models
+DEST ?= $(WEBNETS_PUBLISH_URL)
+publish: $(PY_STAMP)
+	@test -n "$(DEST)" -a -n "$(VERSION)" || { echo "usage: make publish DEST=s3://bucket/prefix VERSION=1.0.0 [ARGS=--dry-run]"; exit 2; }
+	$(PY) -m exporter publish "$(PUBLISH_SRC)" "$(DEST)" --version "$(VERSION)" $(ARGS)
+
+# tf2onnx (the ONNX Runtime Web comparison) on top of the locked environment; -c keeps every
+# locked pin, so it fails here rather than upgrade protobuf/numpy under TensorFlow.
+BENCH_STAMP := $(VENV)/.webnets-bench-installed
+$(BENCH_STAMP): bench/requirements.txt requirements.lock $(PY_STAMP)
+	$(PY) -m pip install --quiet -r bench/requirements.txt -c requirements.lock
+	touch $@
+
+# Writes bench/results.{json,md,png} and the README's Benchmarks section (about 25 minutes;
+# ARGS=--quick or ARGS='--models squeezenet' for a look, written to $$TMPDIR/webnets-bench).
+bench: setup data $(BENCH_STAMP)
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { echo "make bench needs Chromium (apt-get install chromium)"; exit 1; }
+	$(PY) -m bench $(ARGS)
 
 list: $(PY_STAMP)
 	$(PY) -m exporter list

@@ -54,21 +54,36 @@ def build_parser():
                          help="layers: tf.loadLayersModel (default); graph: tf.loadGraphModel via the official converter")
     convert.add_argument("--quantize", action="append", metavar="DTYPE[=PATTERN,...]",
                          help="float16, uint8 or uint16 for all weights, or only for weights matching glob patterns; "
-                              "repeat to mix (e.g. --quantize float16 --quantize 'uint8=*/kernel')")
+                              "repeat to mix (e.g. --quantize float16 --quantize 'uint8=*/kernel'); or auto: "
+                              "per weight, the smallest dtype that keeps the accuracy on --validation-data")
+    convert.add_argument("--max-accuracy-drop", type=float, metavar="P",
+                         help="--quantize auto: allowed validation accuracy loss in percentage points (default 1.0)")
+    convert.add_argument("--validation-data", metavar="FILE.npz",
+                         help="--quantize auto: labelled samples, arrays x (or x0, x1, ...) and y (class ids or "
+                              "one-hot); not the test set you report")
     convert.add_argument("--shard-size", type=_size, default=4 * 1024 * 1024,
                          help="bytes per weight shard (default 4M)")
     convert.add_argument("--force", action="store_true", help="replace OUT_DIR if it exists (atomically)")
     convert.add_argument("--no-verify", dest="verify", action="store_false", help="skip the TF.js parity check")
+    convert.add_argument("--no-optimize", dest="optimize", action="store_false",
+                         help="keep BatchNormalization, Dropout-like and Activation layers as separate TF.js layers "
+                              "(by default they are folded, dropped and merged: same results up to float rounding)")
     convert.add_argument("--unsafe", action="store_true",
                          help="allow Keras to deserialize Python code (Lambda) from the file: only for files you trust")
 
-    verify = commands.add_parser("verify", help="re-run the TF.js parity check of an exported model directory")
-    verify.add_argument("dir")
+    verify = commands.add_parser("verify", help="re-run the TF.js parity check of an exported model directory, "
+                                                "or of a published version over HTTP")
+    verify.add_argument("dir", help="export directory, or URL of a published version (…/squeezenet/1.4.0)")
 
     export = commands.add_parser("export", help="train (or load) a zoo model, convert, verify, write OUT/MODEL/")
     export.add_argument("model", help="zoo name (see `list`)")
     export.add_argument("--quantize", action="append", metavar="DTYPE[=PATTERN,...]",
-                        help="as for convert; default uint8")
+                        help="as for convert; default uint8; auto tunes on the model's validation split")
+    export.add_argument("--max-accuracy-drop", type=float, metavar="P",
+                        help="--quantize auto: allowed validation accuracy loss in percentage points (default 1.0)")
+    export.add_argument("--prune", type=float, metavar="SPARSITY",
+                        help="zero this fraction (0 <= s < 1) of each large kernel's smallest weights, then "
+                             "fine-tune briefly with the zeros kept: smaller gzip/brotli transfers")
     export.add_argument("--out", default=None, help="output root (default web_demo/models)")
     export.add_argument("--retrain", action="store_true", help="train even if a cached checkpoint exists")
     export.add_argument("--weights", help="use these weights (.keras model or .weights.h5) instead of training")
@@ -76,6 +91,20 @@ def build_parser():
                         help="tf.distribute strategy for training (several GPUs / machines)")
     export.add_argument("--quick", action="store_true", help="train a few steps only (smoke test, not for use)")
     export.add_argument("--no-verify", dest="verify", action="store_false", help="skip the TF.js parity check")
+    export.add_argument("--no-optimize", dest="optimize", action="store_false",
+                        help="as for convert: no BatchNorm folding, no-op dropping or activation merging")
+
+    publish = commands.add_parser(
+        "publish", help="upload exported models to a CDN origin as an immutable version, with index.json",
+        description="Credentials come from the standard environment/config of the store (AWS_ACCESS_KEY_ID + "
+                    "AWS_SECRET_ACCESS_KEY or AWS_PROFILE for s3://), never from arguments.")
+    publish.add_argument("src_root", help="directory of exported models with index.json (web_demo/models)")
+    publish.add_argument("dest_url", help="fsspec URL: s3://bucket/prefix (AWS, R2, MinIO, ...), gs://bucket/prefix, "
+                                          "file:///path")
+    publish.add_argument("--version", required=True, help="semantic version X.Y.Z of this release")
+    publish.add_argument("--model", action="append", help="publish only this model (repeatable; default: all)")
+    publish.add_argument("--endpoint-url", help="S3-compatible endpoint (default: $AWS_ENDPOINT_URL, else AWS)")
+    publish.add_argument("--dry-run", action="store_true", help="print what would be uploaded and what is already there")
 
     listing = commands.add_parser("list", help="the model zoo")
     listing.add_argument("--json", action="store_true", help="machine-readable")
@@ -100,19 +129,31 @@ def run(args):
         return 0
     _quiet_tensorflow()
     if args.command == "convert":
+        from .auto_quantize import parse_auto
+
+        # Checked before the imports below, which load TensorFlow.
+        auto = parse_auto(args.quantize, args.max_accuracy_drop, args.validation_data, "convert")
         from .convert import convert
         from .weights import parse_quantize
 
-        convert(args.src, args.out_dir, quantization=parse_quantize(args.quantize), fmt=args.format,
-                shard_size=args.shard_size, force=args.force, verify=args.verify, unsafe=args.unsafe)
+        convert(args.src, args.out_dir, quantization=auto or parse_quantize(args.quantize), fmt=args.format,
+                shard_size=args.shard_size, force=args.force, verify=args.verify, unsafe=args.unsafe,
+                optimize=args.optimize)
         return 0
     if args.command == "export":
+        from .auto_quantize import parse_auto
+        from .prune import check_sparsity
+
+        # Checked before the imports below, which load TensorFlow.
+        auto = parse_auto(args.quantize, args.max_accuracy_drop, None, "export")
+        prune = check_sparsity(args.prune)
         from .weights import parse_quantize
         from .zoo_export import DEFAULT_OUT, export_model
 
         export_model(args.model, out_root=args.out or DEFAULT_OUT,
-                     quantization=parse_quantize(args.quantize or ["uint8"]), retrain=args.retrain,
-                     weights=args.weights, strategy=args.strategy, quick=args.quick, verify=args.verify)
+                     quantization=auto or parse_quantize(args.quantize or ["uint8"]), retrain=args.retrain,
+                     weights=args.weights, strategy=args.strategy, quick=args.quick, verify=args.verify,
+                     optimize=args.optimize, prune=prune)
         return 0
     if args.command == "list":
         import json
@@ -128,6 +169,12 @@ def run(args):
                                     if isinstance(v, (int, float))) or "not trained"
                 print(f"{row['name']:<12} {row['family']:<12} {row['task']:<24} {row['dataset']:<16} "
                       f"paper {row['params_paper'] or 0:>11,}  demo {row['params_demo'] or 0:>9,}  {metrics}")
+        return 0
+    if args.command == "publish":
+        from .publish import publish
+
+        publish(args.src_root, args.dest_url, args.version, endpoint_url=args.endpoint_url, dry_run=args.dry_run,
+                only=args.model)
         return 0
     if args.command == "verify":
         from .verify import verify_directory

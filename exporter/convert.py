@@ -14,8 +14,11 @@ import numpy as np
 
 from . import __version__, official
 from .atomic import atomic_directory
+from .auto_quantize import AutoQuantize, read_validation_file
+from .transfer import compressed_sizes
 from .errors import ExportError
 from .keras_io import load_keras_model, sniff_format
+from .optimize import FoldedWeight, keras_backed, optimize_topology
 from .parity import (build_report, golden_entry, keras_outputs, raise_if_failed, run_tfjs, sample_inputs,
                      weights_replaced)
 from .script_form import write_model_script
@@ -26,7 +29,8 @@ from .weights import (DEFAULT_SHARD_BYTES, as_numpy, check_patterns_match, descr
 
 
 def quantized_names(qmap, entries, variable_names):
-    """Resolve --quantize patterns to exact names, among Keras-variable-backed weights.
+    """Resolve --quantize patterns to exact names, among Keras-variable-backed weights
+    (folded BatchNorm weights count: they can be written back into Keras variables).
 
     Weights derived at export time (e.g. a lowered Normalization's scale) stay
     float32: they are tiny, and keeping them exact lets the parity reference be
@@ -43,14 +47,30 @@ def quantized_names(qmap, entries, variable_names):
     return resolved or None
 
 
-def write_layers_model(model, out_dir, quantization=None, shard_size=DEFAULT_SHARD_BYTES):
-    """Write model.json + shards for a live Keras model. Returns (model_json, named weights)."""
+def write_layers_model(model, out_dir, quantization=None, shard_size=DEFAULT_SHARD_BYTES, optimize=True):
+    """Write model.json + shards for a live Keras model.
+
+    optimize: fold BatchNorm, drop inference no-ops, merge activations (exporter/optimize.py).
+    Returns (model_json, named weights, optimization summary or None).
+    """
     import keras
 
     config, weights = translate_model(model)
+    optimizations = None
+    if optimize:
+        # Before quantization, so a folded kernel is quantized once, as the weight TF.js uses.
+        config, weights, optimizations = optimize_topology(config, weights)
     entries = as_numpy(weights)
-    variable_names = {name for name, value in weights if hasattr(value, "assign")}
-    qmap = quantized_names(quantization, entries, variable_names)
+    variable_names = {name for name, value in weights if keras_backed(value)}
+    if isinstance(quantization, AutoQuantize):  # measured on the weights as written, folds included
+        quantization = quantization.choose(model, weights)
+    try:
+        qmap = quantized_names(quantization, entries, variable_names)
+    except ExportError as error:
+        if optimizations and optimizations["folded_batchnorm"]:
+            raise ExportError(f"{error} (BatchNormalization weights were folded into the layers before them, so "
+                              "their names are gone; --no-optimize keeps them.)") from None
+        raise
     manifest = write_shards(entries, out_dir, shard_size, qmap)
     model_json = {
         "format": "layers-model",
@@ -60,7 +80,7 @@ def write_layers_model(model, out_dir, quantization=None, shard_size=DEFAULT_SHA
         "weightsManifest": manifest,
     }
     (Path(out_dir) / "model.json").write_text(json.dumps(model_json))
-    return model_json, weights
+    return model_json, weights, optimizations
 
 
 def export_saved_model(model, directory):
@@ -104,11 +124,27 @@ def verify_layers_model(model, model_dir, weights, quantization, model_json, bat
 
 
 def _as_exported(model, model_dir, weights, quantization, model_json):
-    """Context in which the Keras model's variables hold the values TF.js will see."""
+    """Context in which the Keras model's variables hold the values TF.js will see.
+
+    A folded weight (conv kernel * BN scale) has no Keras variable of its own.
+    Its write-back puts the dequantized folded kernel into the conv's kernel
+    variable and turns the Keras BatchNorm into the pure shift by the
+    dequantized folded bias (gamma 1, variance 1 - eps). The unchanged Keras
+    graph then computes exactly what the folded TF.js layer computes with the
+    quantized numbers, so the parity check still proves the translation (bound
+    1e-4) and `evaluate` measures the accuracy of the weights as shipped.
+    Unquantized exports compare with plain Keras: folding moves results by float
+    rounding only.
+    """
     if not quantization:
         return contextlib.nullcontext()
     dequantized = read_dequantized(model_json["weightsManifest"], model_dir)
-    pairs = [(v, dequantized[n]) for n, v in weights if hasattr(v, "assign")]
+    pairs = []
+    for name, value in weights:
+        if hasattr(value, "assign"):
+            pairs.append((value, dequantized[name]))
+        elif isinstance(value, FoldedWeight):
+            pairs += value.write_back(dequantized[name])
     return weights_replaced([v for v, _ in pairs], [d for _, d in pairs])
 
 
@@ -159,7 +195,8 @@ def describe_io(model):
 
 def export_keras_model(model, out_dir, *, quantization=None, fmt="layers", shard_size=DEFAULT_SHARD_BYTES,
                        force=False, verify=True, extra_meta=None, log=print, saved_model_dir=None,
-                       inputs=None, evaluate=None, finalize=None, script=False):
+                       inputs=None, evaluate=None, finalize=None, script=False, optimize=True,
+                       compressed=False):
     """Convert a live Keras model into out_dir atomically. Returns the meta dict written to meta.json.
 
     inputs: arrays to verify with and to keep as golden vectors (default: random samples).
@@ -167,6 +204,9 @@ def export_keras_model(model, out_dir, *, quantization=None, fmt="layers", shard
         (layers format); its result lands in meta["metrics_exported"].
     finalize: meta -> None, called before meta.json is written (inside the atomic write).
     script: also write model.js, the form a page opened from disk can load (see script_form).
+    quantization: a map as parse_quantize gives, or an AutoQuantize request (meta["quantization_auto"]).
+    compressed: record the gzip and brotli transfer sizes (meta["bytes_compressed"]).
+    optimize: layers format: fold BatchNorm, drop no-ops, merge activations (meta["optimizations"]).
     """
     out_dir = Path(out_dir)
     check_output_free(out_dir, force)
@@ -175,8 +215,14 @@ def export_keras_model(model, out_dir, *, quantization=None, fmt="layers", shard
                           "(tf.loadGraphModel).")
     started = time.perf_counter()
     with atomic_directory(out_dir, replace=force) as temp, tempfile.TemporaryDirectory(prefix="webnets-") as work:
+        if isinstance(quantization, AutoQuantize):
+            if fmt != "layers":
+                raise ExportError("--quantize auto measures accuracy with the weights written back into the Keras "
+                                  "model, which the graph format's folded and fused ops do not allow. Fix: use "
+                                  "--format layers, or a fixed --quantize for the graph format.")
+            quantization.log = log
         if fmt == "layers":
-            model_json, weights = write_layers_model(model, temp, quantization, shard_size)
+            model_json, weights, optimizations = write_layers_model(model, temp, quantization, shard_size, optimize)
         else:
             saved_model_dir = saved_model_dir or export_saved_model(model, Path(work) / "saved_model")
             model_json = write_graph_model(saved_model_dir, temp, quantization, shard_size)
@@ -190,6 +236,12 @@ def export_keras_model(model, out_dir, *, quantization=None, fmt="layers", shard
             "bytes": model_files(temp),
             **(extra_meta or {}),
         }
+        if fmt == "layers":
+            meta["optimizations"] = optimizations or "none"
+        if isinstance(quantization, AutoQuantize):
+            meta["quantization_auto"] = quantization.result.record
+        if compressed:
+            meta["bytes_compressed"] = compressed_sizes(temp, meta["bytes"])
         meta["bytes_total"] = sum(meta["bytes"].values())
         if verify:
             if fmt == "layers":
@@ -213,7 +265,7 @@ def export_keras_model(model, out_dir, *, quantization=None, fmt="layers", shard
 
 
 def convert(src, out_dir, *, quantization=None, fmt="layers", shard_size=DEFAULT_SHARD_BYTES, force=False,
-            verify=True, unsafe=False, log=print):
+            verify=True, unsafe=False, log=print, optimize=True):
     """`convert SRC OUT_DIR`: a .keras / .h5 file (or SavedModel dir for the graph format)."""
     check_output_free(out_dir, force)  # fail before the slow model load
     kind = sniff_format(src)
@@ -223,8 +275,12 @@ def convert(src, out_dir, *, quantization=None, fmt="layers", shard_size=DEFAULT
                               "or convert the original .keras file.")
         return _convert_saved_model(src, out_dir, quantization, shard_size, force, verify, log)
     model = load_keras_model(src, unsafe=unsafe)
+    if isinstance(quantization, AutoQuantize) and quantization.validation is None:
+        quantization.validation = read_validation_file(quantization.validation_file, model)
     return export_keras_model(model, out_dir, quantization=quantization, fmt=fmt, shard_size=shard_size,
-                              force=force, verify=verify, log=log, extra_meta={"source": Path(src).name})
+                              force=force, verify=verify, log=log, extra_meta={"source": Path(src).name},
+                              compressed=isinstance(quantization, AutoQuantize),
+                              optimize=optimize)
 
 
 def _convert_saved_model(src, out_dir, quantization, shard_size, force, verify, log):

@@ -30,6 +30,10 @@ class Job:
     predict_ms: float = None
 
 
+def is_url(location):
+    return str(location).startswith(("http://", "https://"))
+
+
 def _check_node():
     if shutil.which("node") is None:
         raise ExportError("Node.js is not installed, so the TF.js parity check cannot run. Fix: install Node.js "
@@ -55,7 +59,10 @@ def run_jobs(jobs, timeout=900):
                 np.ascontiguousarray(array, dtype=dtype).tofile(file)
                 name = job.input_names[i] if job.input_names else None
                 inputs.append({"path": str(file), "shape": list(array.shape), "dtype": dtype, "name": name})
-            specs.append({"id": job.id, "dir": str(Path(job.model_dir).absolute()), "format": job.format,
+            location = str(job.model_dir)
+            if not is_url(location):
+                location = str(Path(location).absolute())
+            specs.append({"id": job.id, "dir": location, "format": job.format,
                           "inputs": inputs, "out": str(job_dir / "out")})
         (work / "jobs.json").write_text(json.dumps({"jobs": specs}))
         proc = subprocess.run(["node", str(RUNNER), str(work / "jobs.json"), str(work / "results.json")],

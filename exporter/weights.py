@@ -55,6 +55,8 @@ def parse_quantize(options):
 def describe_quantization(qmap):
     if not qmap:
         return "none"
+    if getattr(qmap, "description", None):  # --quantize auto: its map lists every weight by name
+        return qmap.description
     return " ".join(k if v is True else f"{k}={','.join(v)}" for k, v in qmap.items())
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import __version__
 from .atomic import write_text_atomic
+from .auto_quantize import AutoQuantize, Validation
 from .convert import export_keras_model
 from .errors import ExportError
 from .script_form import write_index_script
@@ -91,8 +92,15 @@ def train_or_load(spec, *, retrain=False, weights=None, strategy_name=None, quic
 
 
 def export_model(name, *, out_root=DEFAULT_OUT, quantization=None, retrain=False, weights=None, strategy=None,
-                 quick=False, verify=True, log=print):
-    """The whole `export NAME` job. Returns the meta dict of the main model."""
+                 quick=False, verify=True, log=print, optimize=True, prune=None):
+    """The whole `export NAME` job. Returns the meta dict of the main model.
+
+    optimize=False (--no-optimize) keeps BatchNorm, Dropout and activation layers as they are.
+    quantization: a map as parse_quantize gives, or an AutoQuantize request (tuned on the zoo model's
+        validation split, meta["quantization_auto"]).
+    prune: sparsity in [0, 1): magnitude-prune the large kernels and fine-tune (meta["pruning"]); the
+        checkpoint is left as it is.
+    """
     from models import zoo
 
     try:
@@ -100,10 +108,15 @@ def export_model(name, *, out_root=DEFAULT_OUT, quantization=None, retrain=False
     except KeyError as error:
         raise ExportError(f"{error.args[0]}. Fix: pick one of those names (`python -m exporter list`).") from None
     out_root = Path(out_root)
+    _check_offers(spec, quantization, prune)
     model, record = train_or_load(spec, retrain=retrain, weights=weights, strategy_name=strategy, quick=quick, log=log)
     if record is None:
         log(f"{name}: this worker's share of training is done; worker 0 writes the checkpoint and the export")
         return None
+    pruned = _prune(spec, model, prune, quick, log) if prune else None
+    if isinstance(quantization, AutoQuantize) and quantization.validation is None:
+        inputs, labels = spec.validation_data(quick=quick)
+        quantization.validation = Validation(inputs, labels, f"{name}: {spec.validation_source}")
     io = spec.io_spec()
     checkpoint, _, curves_png = _checkpoint_paths(name)
     extra = {
@@ -122,8 +135,8 @@ def export_model(name, *, out_root=DEFAULT_OUT, quantization=None, retrain=False
     metrics = record.get("metrics") or {}
     meta = export_keras_model(
         model, out_root / name, quantization=quantization, force=True, verify=verify, log=log,
-        extra_meta=extra, inputs=spec.golden_inputs(2), evaluate=(lambda m: spec.evaluate(m, quick=quick)),
-        finalize=_describe_with(io, metrics), script=True)
+        extra_meta=extra, inputs=spec.golden_inputs(2), evaluate=_evaluate_exported(spec, quick, pruned),
+        finalize=_describe_with(io, metrics, pruned), script=True, optimize=optimize, compressed=True)
     update_index(out_root, meta)
     # Further networks trained beside the main one (the DQN's CartPole agent).
     for extra_name in record.get("extra_models", []):
@@ -133,7 +146,7 @@ def export_model(name, *, out_root=DEFAULT_OUT, quantization=None, retrain=False
         extra_io = getattr(spec, "extra_io_specs", {}).get(extra_name, {})
         extra_meta = export_keras_model(
             _load_checkpoint(extra_checkpoint), out_root / extra_name, quantization=quantization, force=True,
-            verify=verify, log=log, script=True,
+            verify=verify, log=log, script=True, optimize=optimize,
             finalize=_describe_with(extra_io, {k.split("_", 1)[1]: v for k, v in metrics.items()
                                                if k.startswith(extra_name.split("_", 1)[-1] + "_")}),
             extra_meta={"name": extra_name, "family": spec.family, "task": spec.task, "parent": name,
@@ -142,19 +155,65 @@ def export_model(name, *, out_root=DEFAULT_OUT, quantization=None, retrain=False
     return meta
 
 
-def _describe_with(io, metrics):
-    """meta.json finalizer: the zoo's input/output description and metrics (float32 and exported)."""
+def _describe_with(io, metrics, pruned=None):
+    """meta.json finalizer: the zoo's input/output description and metrics (float32 and exported).
+
+    With pruning, "metrics" still compares the checkpoint (float32) with the model as shipped;
+    "pruning" and "quantization_auto" hold the steps in between.
+    """
 
     def finalize(meta):
         for key in ("inputs", "outputs", "action_repeat"):
             if key in io:
                 meta[key] = io[key]
+        exported = meta.pop("metrics_exported", None) or {}
         merged = dict(metrics)
-        for key, value in (meta.pop("metrics_exported", None) or {}).items():
+        for key, value in exported.items():
             merged[f"{key}_exported"] = value
         meta["metrics"] = merged
+        if pruned is not None:
+            meta["pruning"] = pruned.record
+        if "quantization_auto" in meta and exported:
+            before = pruned.record["metrics_after_fine_tune"] if pruned is not None else metrics
+            meta["quantization_auto"]["test_metrics"] = {
+                "float32": {k: before[k] for k in exported if k in before}, "chosen": exported}
 
     return finalize
+
+
+def _check_offers(spec, quantization, prune):
+    """Refuse, before any loading or training, what this zoo model cannot do."""
+    from models.base import ZooModel
+
+    from .prune import check_sparsity
+
+    check_sparsity(prune)
+    if isinstance(quantization, AutoQuantize) and type(spec).validation_data is ZooModel.validation_data:
+        raise ExportError(f"--quantize auto: '{spec.name}' ({spec.task}) has no validation split with class labels "
+                          "to measure accuracy on. Fix: use a fixed --quantize (uint8, float16 or uint16).")
+    if prune and type(spec).fine_tune is ZooModel.fine_tune:
+        raise ExportError(f"--prune: '{spec.name}' ({spec.task}) has no fine-tuning step to recover from pruning. "
+                          "Fix: leave --prune out for this model.")
+
+
+def _prune(spec, model, sparsity, quick, log):
+    from .prune import prune
+
+    return prune(model, sparsity, log=log, evaluate=lambda m: spec.evaluate(m, quick=quick),
+                 fine_tune=lambda callbacks: spec.fine_tune(model, callbacks=callbacks, quick=quick, log=log))
+
+
+def _evaluate_exported(spec, quick, pruned):
+    """export's `evaluate`: runs with the weights as written (dequantized), so it is also where the
+    pruned zeros are checked to have survived quantization."""
+
+    def evaluate(model):
+        if pruned is not None:
+            pruned.record["zeros_exact_as_exported"] = pruned.zeros_exact()
+            pruned.record["sparsity_as_exported"] = pruned.sparsity()
+        return spec.evaluate(model, quick=quick)
+
+    return evaluate
 
 
 def _is_chief():

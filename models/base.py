@@ -59,6 +59,19 @@ class ZooModel:
         """Metrics of `model` on held-out data: {metric_key: float}."""
         raise NotImplementedError
 
+    validation_source = ""  # what validation_data holds, for meta.json
+
+    def validation_data(self, quick=False):
+        """(inputs, labels) to tune export choices on (`--quantize auto`), never the data `evaluate`
+        reports on: a list of input arrays, and integer class ids shaped like the output without its
+        class axis (accuracy is the argmax's). Families without a classification output do not offer one."""
+        raise NotImplementedError
+
+    def fine_tune(self, model, *, callbacks=(), quick=False, log=print):
+        """Continue training `model` briefly at a low learning rate (after pruning, `--prune`), with
+        these keras callbacks; returns the seconds it took."""
+        raise NotImplementedError
+
     def io_spec(self):
         """meta.json's description of the model's interface:
         {"inputs": [{"name", "shape", "dtype", "preprocessing": {...}}], "outputs": [...], "labels": [...] or None}."""

@@ -359,6 +359,17 @@ class CharLanguageModel(ZooModel):
         picked = np.take_along_axis(probabilities, y[:, self.eval_context:, None], axis=-1).astype(np.float64)
         return {"bits_per_char": float(-np.mean(np.log2(np.maximum(picked, 1e-12))))}
 
+    validation_characters = 20_000
+    validation_source = "the last 20,000 characters of the training text (2,000 with --quick), next-character accuracy"
+
+    def validation_data(self, quick=False):
+        """Windows from the end of the training text (the held-out tenth is what `evaluate` reports on);
+        the labels are the next characters, scored by accuracy at every position."""
+        train_ids, _ = moby_dick.load()
+        ids = train_ids[-(2_000 if quick else self.validation_characters) - 1:]
+        x, y = moby_dick.windows(ids, self.eval_context + self.eval_scored, stride=self.eval_scored)
+        return [x], y
+
     def io_spec(self):
         return {
             "inputs": [{"name": "tokens", "shape": [None, None], "dtype": "int32", "preprocessing": {

@@ -1,13 +1,18 @@
 """Shared pieces of the browser tests: headless Chromium (Debian's) driven by
-Playwright, with TF.js's WebGL backend on SwiftShader, and a loopback HTTP server."""
+Playwright, with TF.js's WebGL backend on SwiftShader; headless Firefox (Debian's
+firefox-esr) driven by puppeteer-core (tests/firefox_driver.mjs), WebGL on Mesa's
+llvmpipe; a loopback HTTP server; the golden-vector comparison."""
 
 import contextlib
 import functools
 import http.server
+import json
 import shutil
 import subprocess
 import threading
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 WEB_DEMO = ROOT / "web_demo"
@@ -27,6 +32,36 @@ NO_WEBGL_FLAGS = ["--disable-3d-apis", "--disable-gpu", "--disable-software-rast
 
 def chromium_path():
     return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+# Firefox without a GPU or a display: its startup GL probe (glxtest) needs an X
+# or Wayland server, finds none, and so WebGL is blocklisted; force-enabled plus
+# MOZ_WEBGL_FORCE_EGL gives WebGL 2 on Mesa's llvmpipe through EGL.
+# strict_origin_policy=true is Firefox's own default: puppeteer's test profile
+# turns it off ("local documents have access to all other local documents"),
+# which would hide exactly the file:// problems the Firefox test is for.
+FIREFOX_PREFS = {"security.fileuri.strict_origin_policy": True, "webgl.force-enabled": True}
+FIREFOX_ENV = {"MOZ_WEBGL_FORCE_EGL": "1"}
+
+
+def firefox_path():
+    return shutil.which("firefox-esr") or shutil.which("firefox")
+
+
+# Worst absolute difference over the largest expected magnitude, the bound the
+# browser checks hold every model to (the page's own integrity check uses 1e-2).
+GOLDEN_BOUND = 1e-3
+
+
+def golden(name):
+    """The golden input/output vectors in web_demo/models/<name>/meta.json."""
+    return json.loads((WEB_DEMO / "models" / name / "meta.json").read_text())["golden"]
+
+
+def relative_error(actual, expected):
+    actual = np.asarray(actual, np.float64)
+    expected = np.asarray(expected, np.float64)
+    return float(np.max(np.abs(actual - expected)) / max(np.max(np.abs(expected)), 1e-12))
 
 
 def ensure_vendor():

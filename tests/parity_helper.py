@@ -25,6 +25,7 @@ class Case:
     id: str
     build: object
     quantization: dict = None
+    optimize: bool = True  # exporter/optimize.py rewrites (the default of convert/export)
 
     def __repr__(self):
         return self.id
@@ -36,6 +37,7 @@ class Result:
     error: str = None
     classes: set = field(default_factory=set)  # Keras layer classes the model contains
     model_json: dict = None
+    optimizations: dict = None  # what exporter/optimize.py did (None with optimize=False)
 
 
 def layer_classes(model):
@@ -73,7 +75,8 @@ def run_cases(cases, root):
             result.classes = layer_classes(model)
             out = root / case.id
             out.mkdir(parents=True)
-            result.model_json, _ = write_layers_model(model, out, case.quantization)
+            result.model_json, _, result.optimizations = write_layers_model(model, out, case.quantization,
+                                                                             optimize=case.optimize)
             inputs = sample_inputs(model)
             references[case.id] = keras_outputs(model, inputs)
             jobs.append(Job(case.id, out, inputs))

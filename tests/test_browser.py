@@ -7,22 +7,16 @@ breaks only its own card. Screenshots of each panel go to tests/artifacts/."""
 import json
 import shutil
 
-import numpy as np
 import pytest
 
-from tests.browser import (ARTIFACTS, CHROMIUM_FLAGS, NO_WEBGL_FLAGS, WEB_DEMO, Page, chromium_path, ensure_vendor,
-                           serve)
+from tests.browser import (ARTIFACTS, CHROMIUM_FLAGS, GOLDEN_BOUND, NO_WEBGL_FLAGS, WEB_DEMO, Page, chromium_path,
+                           ensure_vendor, golden, relative_error, serve)
 
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (apt-get install chromium)")
 
 INDEX = json.loads((WEB_DEMO / "models" / "index.json").read_text()) if (WEB_DEMO / "models" / "index.json").exists() else {"models": []}
 NAMES = [m["name"] for m in INDEX["models"]]
-GOLDEN_BOUND = 1e-3
-
-
-def golden(name):
-    return json.loads((WEB_DEMO / "models" / name / "meta.json").read_text())["golden"]
 
 
 @pytest.fixture(scope="module")
@@ -72,10 +66,8 @@ def test_every_model_ready_on_webgl(page):
 def test_golden_outputs_in_the_browser(page, name):
     vectors = golden(name)
     outputs = page.predict(name, vectors["inputs"][0])
-    expected = np.asarray(vectors["outputs"][0]["data"], np.float64)
-    actual = np.asarray(outputs[0]["data"], np.float64)
     assert outputs[0]["shape"] == vectors["outputs"][0]["shape"]
-    error = np.max(np.abs(actual - expected)) / max(np.max(np.abs(expected)), 1e-12)
+    error = relative_error(outputs[0]["data"], vectors["outputs"][0]["data"])
     assert error <= GOLDEN_BOUND, f"{name} on {page.origin}: relative error {error:.2e}"
 
 
@@ -87,6 +79,8 @@ def test_maze_agent_reaches_the_goal(page):
         page.page.wait_for_function("() => ['goal', 'timeout'].includes(document.querySelector('#maze-status').dataset.outcome)",
                                     timeout=60_000)
         assert status.get_attribute("data-outcome") == "goal", status.inner_text()
+        # the DQN card reports the final decision and the episode's outcome
+        assert "goal reached" in page.page.inner_text("[data-model='dqn'] .result")
 
 
 def test_panels_render_and_are_captured(page):
@@ -152,3 +146,63 @@ def test_missing_or_corrupt_shard_breaks_only_that_card(browser, tmp_path):
             assert "Could not load" in page.page.inner_text(f"[data-model='{missing}']")
         finally:
             page.close()
+
+
+# Records every layout shift from the first paint on (Chromium's Layout
+# Instability API, the basis of the CLS web vital).
+LAYOUT_SHIFTS = """
+window.__shifts = [];
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    if (!entry.hadRecentInput) {
+      window.__shifts.push({value: entry.value, at: entry.startTime,
+        nodes: entry.sources.map((s) => s.node && (s.node.id || s.node.className || s.node.nodeName))});
+    }
+  }
+}).observe({type: 'layout-shift', buffered: true});
+"""
+
+
+@pytest.mark.parametrize("viewport", [(1280, 900), (375, 800)])
+def test_no_layout_jump_while_models_load(browser, http_base, viewport):
+    """Cumulative layout shift from first paint until every model is ready stays
+    under 0.1, the web-vitals threshold for "good"."""
+    page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+    try:
+        page.add_init_script(LAYOUT_SHIFTS)
+        page.goto(f"{http_base}/index.html?autoplay=0")
+        page.evaluate("window.webnets.ready")
+        page.wait_for_timeout(500)
+        shifts = page.evaluate("window.__shifts")
+        total = sum(s["value"] for s in shifts)
+        assert total < 0.1, shifts
+    finally:
+        page.close()
+
+
+def test_keyboard_alone_picks_an_image_and_plays_the_maze(browser, http_base):
+    """Tab/Enter only: pick the 'Trouser' test image and see every classifier
+    say so; start the maze agent."""
+    page = Page(browser, f"{http_base}/index.html?autoplay=0&maze_ms=10")
+    try:
+        keyboard = page.page.keyboard
+        focused = ""
+        for _ in range(60):
+            keyboard.press("Tab")
+            focused = page.page.evaluate("document.activeElement.title || document.activeElement.id")
+            if focused.endswith(": Trouser"):
+                break
+        assert focused.endswith(": Trouser"), focused
+        keyboard.press("Enter")
+        page.page.wait_for_function(
+            "() => [...document.querySelectorAll('#cards-images .top5 li:first-child')]"
+            ".every(li => li.textContent.startsWith('Trouser'))", timeout=30_000)
+        for _ in range(60):
+            keyboard.press("Tab")
+            if page.page.evaluate("document.activeElement.id") == "maze-play":
+                break
+        keyboard.press("Enter")
+        page.page.wait_for_function("() => document.querySelector('#maze-status').dataset.outcome === 'goal'",
+                                    timeout=60_000)
+    finally:
+        page.close()

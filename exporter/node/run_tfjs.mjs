@@ -4,7 +4,7 @@
 //
 //   node run_tfjs.mjs jobs.json results.json
 //
-// jobs.json: {"jobs": [{"id", "dir", "format": "layers"|"graph",
+// jobs.json: {"jobs": [{"id", "dir" (a directory or an http(s) URL), "format": "layers"|"graph",
 //              "inputs": [{"path", "shape", "dtype"}], "out"}]}
 // Each job writes out/output_<i>.bin (float32, row-major); results.json gets
 // {id: {ok, error?, outputs: [{path, shape}], load_ms, predict_ms}}.
@@ -42,9 +42,11 @@ function readInput(spec) {
 
 async function runJob(job) {
   const t0 = performance.now();
+  // A published model is loaded over HTTP exactly as a page would (tf.io.http, fetch).
+  const source = /^https?:\/\//.test(job.dir) ? `${job.dir.replace(/\/+$/, '')}/model.json` : fileHandler(job.dir);
   const model = job.format === 'graph'
-    ? await tf.loadGraphModel(fileHandler(job.dir))
-    : await tf.loadLayersModel(fileHandler(job.dir), {strict: true});
+    ? await tf.loadGraphModel(source)
+    : await tf.loadLayersModel(source, {strict: true});
   const t1 = performance.now();
   const inputs = job.inputs.map(readInput);
   let result;

@@ -58,7 +58,7 @@ def masking(layer, config):
     return ConfigReader(layer, config).copy("mask_value").finish()
 
 
-@register("Dropout", "SpatialDropout1D")
+@register("Dropout", "SpatialDropout1D", note="identity at inference: dropped at export (kept with --no-optimize)")
 def dropout(layer, config):
     reader = ConfigReader(layer, config)
     reader.copy("rate", "seed", "noise_shape").ignore("data_format")
@@ -70,7 +70,7 @@ def dropout(layer, config):
     "SpatialDropout3D",
     "ActivityRegularization",
     becomes="Dropout",
-    note="identity at inference, written as a tfjs Dropout",
+    note="identity at inference: dropped at export (a tfjs Dropout with --no-optimize)",
 )
 def inference_identity(layer, config):
     # TF.js has no such layer; all of them are identities at inference, which
@@ -80,16 +80,16 @@ def inference_identity(layer, config):
     return reader.finish("Dropout", weights=[])
 
 
-@register("GaussianNoise")
+@register("GaussianNoise", note="identity at inference: dropped at export (kept with --no-optimize)")
 def gaussian_noise(layer, config):
     return ConfigReader(layer, config).copy("stddev", "seed").finish()
 
 
-@register("GaussianDropout")
+@register("GaussianDropout", note="identity at inference: dropped at export (kept with --no-optimize)")
 def gaussian_dropout(layer, config):
     return ConfigReader(layer, config).copy("rate", "seed").finish()
 
 
-@register("AlphaDropout")
+@register("AlphaDropout", note="identity at inference: dropped at export (kept with --no-optimize)")
 def alpha_dropout(layer, config):
     return ConfigReader(layer, config).copy("rate", "noise_shape", "seed").finish()

@@ -8,7 +8,8 @@ from .common import ConfigReader, input_shape
 from .registry import TfjsLayer, register
 
 
-@register("BatchNormalization")
+@register("BatchNormalization", note="folded into a linear Conv/Dense before it (unless --no-optimize); "
+          "non-last axes lowered exactly")
 def batch_normalization(layer, config):
     reader = ConfigReader(layer, config)
     reader.copy("axis", "momentum", "epsilon", "center", "scale")

@@ -3,6 +3,14 @@
 (function (WN) {
   'use strict';
 
+  // The agent's latest decision, in its model card (the panel shows the full Q-table).
+  function showDecision(record, text) {
+    const line = document.createElement('p');
+    line.className = 'decision';
+    line.textContent = text;
+    record.card.result.replaceChildren(line);
+  }
+
   function initMaze(record) {
     const spec = record.meta.inputs[0].preprocessing;
     const layout = spec.layout;
@@ -65,6 +73,7 @@
       state.done = false;
       state.returned = 0;
       table.replaceChildren();
+      showDecision(record, 'Press Play or Step: the agent picks the action with the highest Q-value.');
       setStatus(`Start at row ${state.agent[0]}, column ${state.agent[1]}.`, '');
       draw();
     }
@@ -80,6 +89,8 @@
       const atGoal = layout[state.agent[0]][state.agent[1]] === 'G';
       state.returned += atGoal ? spec.rewards.goal : spec.rewards.step;
       draw();
+      showDecision(record, `Step ${state.steps}: ${actions[best]} (Q ${q.data[best].toFixed(3)})` +
+        (atGoal ? ` — goal reached, return ${state.returned.toFixed(2)}` : ''));
       if (atGoal) {
         state.done = true;
         setStatus(`Reached the goal in ${state.steps} steps (return ${state.returned.toFixed(2)}).`, 'goal');
@@ -139,6 +150,7 @@
       steps = 0;
       draw();
       status.textContent = 'Ready.';
+      showDecision(record, 'Press Play: each step the agent pushes the cart towards the higher Q-value.');
     }
     function physics(action) {
       const [x, xDot, theta, thetaDot] = s;
@@ -178,6 +190,8 @@
       let fell = false;
       for (let k = 0; k < repeat && !fell && steps < P.maxSteps; k++) fell = physics(action);
       draw();
+      showDecision(record, `Step ${steps}: push ${action === 1 ? 'right' : 'left'} ` +
+        `(Q ${Math.max(q.data[0], q.data[1]).toFixed(2)} vs ${Math.min(q.data[0], q.data[1]).toFixed(2)})`);
       status.textContent = fell ? `The pole fell after ${steps} steps.` :
         steps >= P.maxSteps ? `Balanced for all ${steps} steps.` : `Step ${steps}.`;
     }

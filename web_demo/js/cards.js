@@ -63,6 +63,7 @@
     card.element.dataset.backend = record.backend;
     card.values.backend.textContent = record.backend;
     card.values.load.textContent = `${record.loadMs.toFixed(0)} ms`;
+    if (record.version) card.values.quantization.textContent = `${record.meta.quantization} · v${record.version} (CDN)`;
     const median = WN.median(record.latencies);
     card.values.latency.textContent = median == null ? '–' : `${median.toFixed(1)} ms (${record.latencies.length} runs)`;
   };

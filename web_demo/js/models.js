@@ -2,8 +2,11 @@
 // shards), checking them against their golden vectors, and timing predictions.
 (function (WN) {
   'use strict';
-  WN.fromDisk = location.protocol === 'file:';
-  WN.base = (WN.params.get('cdn') || 'models').replace(/\/+$/, '');
+  // ?cdn=BASE_URL loads published models (see `exporter publish`) from a CDN,
+  // even when the page itself was opened from disk; ?version=X.Y.Z pins one.
+  WN.cdn = WN.params.get('cdn');
+  WN.fromDisk = location.protocol === 'file:' && !WN.cdn;
+  WN.base = (WN.cdn || 'models').replace(/\/+$/, '');
   const GOLDEN_BOUND = 1e-2; // in-page integrity check; the browser tests use 1e-3
 
   WN.loadIndex = async function () {
@@ -33,12 +36,6 @@
     return bytes.buffer;
   }
 
-  async function fetchJSON(url) {
-    const response = await fetch(url);
-    if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-    return response.json();
-  }
-
   WN.relativeError = function (actual, expected) {
     let worst = 0;
     let scale = 1e-12;
@@ -49,11 +46,50 @@
     return actual.length === expected.length ? worst / scale : Infinity;
   };
 
+  // Where an index row's files are: the exporter's index.json names
+  // "<name>/model.json"; a CDN index (exporter publish) names the latest
+  // version's files and lists every version with the SRI hash of each file.
+  function publishedSource(entry) {
+    const pinned = WN.params.get('version');
+    const version = entry.versions ? (pinned || entry.latest) : null;
+    if (entry.versions && !entry.versions[version]) {
+      throw new Error(`version ${version} of ${entry.name} is not published (have: ${Object.keys(entry.versions).join(', ')})`);
+    }
+    const dir = version ? `${WN.base}/${entry.name}/${version}` : `${WN.base}/${entry.name}`;
+    const integrity = {};
+    if (version) {
+      for (const [file, record] of Object.entries(entry.versions[version].files)) integrity[`${dir}/${file}`] = record.integrity;
+    }
+    return {model: `${dir}/model.json`, meta: `${dir}/meta.json`, integrity, version};
+  }
+
+  // fetch() with the file's SRI hash. The browser reports an integrity failure
+  // as a bare network error, so on failure fetch once more without the hash:
+  // if that works, the CDN is serving bytes other than the published ones.
+  async function fetchChecked(url, init, source) {
+    const integrity = source.integrity[url];
+    let response;
+    try {
+      response = await fetch(url, {...init, integrity: integrity || ''});
+    } catch (error) {
+      if (!integrity) throw error;
+      const plain = await fetch(url, {cache: 'no-store'}).catch(() => null);
+      const file = url.split('/').pop();
+      if (plain && plain.ok) {
+        throw new Error(`${file} of version ${source.version} does not match its published integrity hash: the CDN is serving other bytes than were published`);
+      }
+      throw new Error(`${file} could not be fetched from ${WN.base} (network or CORS error)`);
+    }
+    if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+    return response;
+  }
+
   // entry: a row of index.json. Resolves to a loaded-model record.
   WN.loadModel = async function (entry) {
     const started = performance.now();
     let model;
     let meta;
+    let version = null;
     if (WN.fromDisk) {
       await loadScript(`models/${entry.name}/model.js`);
       const payload = (window.webnetsModels || {})[entry.name];
@@ -63,11 +99,14 @@
         modelTopology: payload.modelTopology, weightSpecs: payload.weightSpecs,
         weightData: base64ToBuffer(payload.weightData)}));
     } else {
-      const url = `${WN.base}/${entry.name}`;
-      meta = await fetchJSON(`${url}/meta.json`);
-      model = await tf.loadLayersModel(`${url}/model.json`);
+      const source = publishedSource(entry);
+      version = source.version;
+      meta = await (await fetchChecked(source.meta, {}, source)).json();
+      // Every fetch TF.js makes carries the file's SRI hash from the CDN index,
+      // so the browser itself refuses bytes that are not the published ones.
+      model = await tf.loadLayersModel(source.model, {fetchFunc: (url, init) => fetchChecked(url, init, source)});
     }
-    const record = {name: entry.name, entry, meta, model, latencies: [], backend: WN.backend.name};
+    const record = {name: entry.name, entry, meta, model, version, latencies: [], backend: WN.backend.name};
     // First prediction (compiles WebGL shaders) doubles as an integrity check.
     if (meta.golden) {
       const outputs = await WN.predict(record, meta.golden.inputs[0], false);
