@@ -79,10 +79,14 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         super().end_headers()
 
 
-@contextlib.contextmanager
 def serve(directory):
     """Serve `directory` on 127.0.0.1 (random port); yields the base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(directory))
+    return serve_with(functools.partial(_QuietHandler, directory=str(directory)))
+
+
+@contextlib.contextmanager
+def serve_with(handler):
+    """Serve with an http.server handler class on 127.0.0.1 (random port); yields the base URL."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

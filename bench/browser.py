@@ -1,0 +1,160 @@
+"""Latency in headless Chromium: TF.js layers (ours) vs TF.js graph (official) vs ONNX Runtime Web.
+
+The page (bench/page/) is served over loopback HTTP with COOP/COEP headers, so it is
+cross-origin isolated: SharedArrayBuffer exists, and both TF.js WASM and ONNX Runtime
+Web can run their threaded SIMD binaries. Browser flags, the Chromium lookup and the
+vendor copy come from tests/browser.py, so the bench runs the browser the tests run.
+
+Cold: a fresh browser context (own HTTP cache, no shader cache) loads the model and
+predicts once. Warm: one page holds every format of a backend and times them in
+turns after a warm-up (bench/page/bench.js `warm`).
+"""
+
+import contextlib
+import mimetypes
+from pathlib import Path
+
+import numpy as np
+
+from tests.browser import (CHROMIUM_FLAGS, WEB_DEMO, _QuietHandler, chromium_path, ensure_vendor, relative_error,
+                           serve_with)
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = Path(__file__).resolve().parent / "page"
+ORT_DIST = ROOT / "node_modules" / "onnxruntime-web" / "dist"
+# Shader programs are cached per GPU process; a cold start must compile its own.
+BENCH_FLAGS = CHROMIUM_FLAGS + ["--disable-gpu-program-cache", "--disable-gpu-shader-disk-cache"]
+BACKENDS = ("webgl", "wasm", "cpu")
+WASM_THREADS = 2
+# Timed rounds beyond the minimum, for models fast enough: a millisecond-scale median needs
+# hundreds of samples on a shared machine to be stable to a few percent.
+WARM_BUDGET_MS = 3000
+MAX_WARM_RUNS = 300
+WARMUP_MS = 250
+
+
+class _IsolatedHandler(_QuietHandler):
+    """Several directories under URL prefixes, sent with the headers that make the page
+    cross-origin isolated (without them no SharedArrayBuffer, so no WASM threads)."""
+
+    roots = {}
+    extensions_map = {**_QuietHandler.extensions_map, ".mjs": "text/javascript", ".wasm": "application/wasm",
+                      ".json": "application/json"}
+
+    def translate_path(self, path):
+        clean = path.split("?", 1)[0].split("#", 1)[0]
+        for prefix, directory in sorted(self.roots.items(), key=lambda kv: -len(kv[0])):
+            if clean.startswith(prefix):
+                relative = clean[len(prefix):]
+                target = (Path(directory) / relative).resolve()
+                if Path(directory).resolve() in target.parents or target == Path(directory).resolve():
+                    return str(target)
+                return str(Path(directory) / "__outside__")
+        return str(PAGE / "__missing__")
+
+    def end_headers(self):
+        self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+        self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+        self.send_header("Cross-Origin-Resource-Policy", "same-origin")
+        super().end_headers()
+
+
+def serve_isolated(models_dir):
+    """/ = bench/page, /vendor/ = the demo's TF.js, /ort/ = onnxruntime-web, /models/ = models_dir."""
+    mimetypes.add_type("text/javascript", ".mjs")
+    roots = {"/": PAGE, "/vendor/": WEB_DEMO / "vendor", "/ort/": ORT_DIST, "/models/": Path(models_dir)}
+    return serve_with(type("Handler", (_IsolatedHandler,), {"roots": roots}))
+
+
+def as_page_input(array):
+    array = np.asarray(array)
+    dtype = "int32" if np.issubdtype(array.dtype, np.integer) else "float32"
+    return {"shape": list(array.shape), "dtype": dtype, "data": array.reshape(-1).astype(dtype).tolist()}
+
+
+class Bench:
+    """A Chromium for the whole run; pages in fresh contexts."""
+
+    def __init__(self, base_url, log=print):
+        self.base_url = base_url
+        self.log = log
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self):
+        from playwright.sync_api import sync_playwright
+
+        if chromium_path() is None:
+            raise RuntimeError("Chromium is not installed: apt-get install chromium (the bench drives Debian's "
+                               "headless Chromium with Playwright)")
+        ensure_vendor()
+        pw = self._stack.enter_context(sync_playwright())
+        self.browser = pw.chromium.launch(executable_path=chromium_path(), args=BENCH_FLAGS, headless=True)
+        self._stack.callback(self.browser.close)
+        self.version = self.browser.version
+        return self
+
+    def __exit__(self, *exc):
+        self._stack.close()
+
+    @contextlib.contextmanager
+    def page(self, backend, threads=WASM_THREADS, shim=False):
+        context = self.browser.new_context()
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.set_default_timeout(0)  # the CPU backend on a 224x224 network takes minutes per warm series
+        try:
+            page.goto(f"{self.base_url}/index.html")
+            info = page.evaluate("([b, t, s]) => window.bench.setBackend(b, t, s)", [backend, threads, shim])
+            if info["backend"] != backend:
+                raise RuntimeError(f"asked for the {backend} backend, TF.js runs {info['backend']}")
+            yield page, info
+        finally:
+            context.close()
+            if errors:
+                self.log(f"  page errors: {errors[:3]}")
+
+    def measure(self, model_urls, page_input, expected, backend, *, warmup=5, runs=30, pause_ms=5, order=0,
+                threads=WASM_THREADS, shim=False, budget_ms=WARM_BUDGET_MS, max_runs=MAX_WARM_RUNS):
+        """{format: {cold_ms, load_ms, first_ms, warm_ms_median, ..., max_rel_error}} plus "_backend" info.
+
+        model_urls: {format: URL path under the server}; order rotates which format starts cold first;
+        runs: the least number of timed rounds; fast models get more, up to max_runs or budget_ms of them;
+        threads: asked of TF.js WASM (setThreadsCount) and ONNX Runtime Web (numThreads) alike;
+        shim: make TF.js WASM really use them (see bench/page/bench.js setBackend).
+        A format that cannot run records {"error": ...} and is left out of the warm series.
+        """
+        formats = list(model_urls)
+        formats = formats[order % len(formats):] + formats[:order % len(formats)]
+        results, backend_info = {}, None
+        for fmt in formats:
+            with self.page(backend, threads, shim) as (page, info):
+                backend_info = info
+                try:
+                    cold = page.evaluate("([f, u, x, t]) => window.bench.cold(f, u, x, t)",
+                                         [fmt, model_urls[fmt], page_input, threads])
+                except Exception as error:  # playwright's Error: the page's exception, with its message
+                    message = str(error).split("\n")[0].removeprefix("Page.evaluate: ")
+                    results[fmt] = {"error": message[:500]}
+                    self.log(f"  {fmt} on {backend} failed: {message[:200]}")
+                    continue
+            output = np.asarray(cold.pop("output"), np.float32)
+            results[fmt] = {**{k: round(v, 3) if isinstance(v, float) else v for k, v in cold.items()},
+                            "max_rel_error": relative_error(output.reshape(-1), np.asarray(expected).reshape(-1))}
+        running = [fmt for fmt in formats if "error" not in results[fmt]]
+        if running:
+            with self.page(backend, threads, shim) as (page, info):
+                for fmt in running:
+                    page.evaluate("([f, u, x, t]) => window.bench.loadOnly(f, u, x, t)",
+                                  [fmt, model_urls[fmt], page_input, threads])
+                series = page.evaluate("(a) => window.bench.warm(...a)",
+                                       [running, warmup, runs, pause_ms, budget_ms, max_runs, WARMUP_MS])
+            for fmt in running:
+                t = np.asarray(series["times"][fmt])
+                results[fmt].update({"warm_ms_median": round(float(np.median(t)), 3),
+                                     "warm_ms_p10": round(float(np.percentile(t, 10)), 3),
+                                     "warm_ms_p90": round(float(np.percentile(t, 90)), 3),
+                                     "warm_runs": int(t.size), "warmup_runs": series["warmups"][fmt]})
+        results = {fmt: results[fmt] for fmt in model_urls}
+        results["_backend"] = backend_info
+        return results
