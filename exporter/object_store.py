@@ -99,8 +99,12 @@ class ObjectStore:
         where = f"{self.url}/{rel}" if rel else self.url
         try:
             yield
-        except (ExportError, ConflictingWrite, FileNotFoundError):
+        except (ExportError, ConflictingWrite):
             raise
+        except FileNotFoundError as error:  # reads catch their own; here it is the bucket or directory
+            raise ExportError(scrub(
+                f"Could not {action} {where}: the bucket or directory does not exist ({error}). Fix: create it "
+                "(and give it public read and CORS for the CDN, see the README), or correct DEST_URL.")) from None
         except PermissionError as error:
             raise ExportError(scrub(
                 f"Access denied when trying to {action} {where} ({error}). Fix: give the credentials in the "

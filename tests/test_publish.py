@@ -263,6 +263,11 @@ def test_unreachable_endpoint_is_one_paragraph_without_secrets(env, tmp_path):
             assert secret not in proc.stderr
 
 
+def test_a_missing_bucket_is_named(env):
+    with pytest.raises(ExportError, match="the bucket or directory does not exist"):
+        publish(MODELS, f"s3://no-such-bucket-{uuid.uuid4().hex[:6]}/p", "1.0.0", only=["dqn"], log=quiet)
+
+
 def test_missing_credentials_say_where_they_come_from(env, monkeypatch, tmp_path):
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
         monkeypatch.delenv(key, raising=False)
