@@ -17,6 +17,7 @@ import base64
 import copy
 import datetime
 import hashlib
+import json
 import re
 
 from . import __version__
@@ -64,8 +65,6 @@ def parse(data, url):
     """The remote index (bytes or None). Anything we did not write is refused, not overwritten."""
     if data is None:
         return empty()
-    import json
-
     try:
         index = json.loads(data)
     except ValueError:

@@ -151,7 +151,8 @@ class S3Store(ObjectStore):
             try:
                 self.fs.pipe_file(self.path(rel), data, **self.metadata(rel, cache_control), **condition)
             except (FileExistsError, OSError) as error:
-                if condition and "pre-condition" in str(error).lower().replace("precondition", "pre-condition"):
+                # s3fs reports HTTP 412 as FileExistsError (If-None-Match) or OSError (If-Match).
+                if condition and "condition" in str(error).lower():
                     raise ConflictingWrite(rel) from None
                 raise
 

@@ -18,6 +18,14 @@ from exporter.tfjs_runtime import Job, run_jobs
 BOUND = 1e-4
 
 
+
+def application(name, shape, **kwargs):
+    """A case builder for a keras.applications model with random weights and 10 classes."""
+    def build():
+        return getattr(keras.applications, name)(weights=None, input_shape=shape, classes=10, **kwargs)
+
+    return build
+
 @dataclass
 class Case:
     """A model to export: `build()` returns a Keras model (weights may be random)."""

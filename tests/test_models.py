@@ -6,7 +6,7 @@ import keras
 import pytest
 from keras import layers, ops
 
-from tests.parity_helper import Case, assert_parity, run_cases
+from tests.parity_helper import Case, application, assert_parity, run_cases
 
 
 def sequential():
@@ -57,13 +57,6 @@ def ops_in_graph():
     y = ops.relu6(y + 3.0) * (1.0 / 6.0)
     z = 2.0 - y
     return keras.Model(x, layers.Multiply()([ops.sigmoid(z), y / 4.0]))
-
-
-def application(name, shape, **kwargs):
-    def build():
-        return getattr(keras.applications, name)(weights=None, input_shape=shape, classes=10, **kwargs)
-
-    return build
 
 
 CASES = [

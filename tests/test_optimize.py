@@ -22,7 +22,7 @@ from exporter.convert import export_keras_model
 from exporter.parity import keras_outputs, sample_inputs
 from exporter.weights import parse_quantize
 
-from .parity_helper import Case, assert_parity, randomize_state, run_cases
+from .parity_helper import Case, application, assert_parity, randomize_state, run_cases
 
 BOUND = 1e-5  # folding changes results by float rounding only
 REPO = Path(__file__).resolve().parents[1]
@@ -133,13 +133,6 @@ def nested_model():
     x = keras.Input(IMG)
     y = inner(L.Conv2D(4, 3, name="outer_conv")(x))
     return keras.Model(x, L.BatchNormalization(name="outer_bn")(y))
-
-
-def application(name, shape, **kwargs):
-    def build():
-        return getattr(keras.applications, name)(weights=None, input_shape=shape, classes=10, **kwargs)
-
-    return build
 
 
 CASES = [

@@ -5,6 +5,7 @@ an upload cut half-way and completed by a re-run, a concurrent index writer —
 and the published models are loaded over HTTP by TF.js in Node and, cross-origin
 with SRI, in headless Chromium."""
 
+import base64
 import hashlib
 import json
 import os
@@ -95,7 +96,6 @@ def test_make_publish_uploads_every_model_with_hashes_and_headers(published):
             assert data == (MODELS / model["name"] / name).read_bytes()
             assert len(data) == record["bytes"]
             assert hashlib.sha256(data).hexdigest() == record["sha256"]
-            import base64
             assert record["integrity"] == "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
             assert headers["Cache-Control"] == IMMUTABLE == "public, max-age=31536000, immutable"
             assert headers["Content-Type"].startswith(CONTENT_TYPES[Path(name).suffix])
