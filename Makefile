@@ -16,7 +16,7 @@ help:
 	@echo "make export MODEL=squeezenet       train (or load the checkpoint), convert, verify -> web_demo/models/"
 	@echo "make export-all                    the same for all eight zoo models"
 	@echo "make list                          the zoo with parameter counts and metrics"
-	@echo "make demo                          serve web_demo/ on localhost and print its URL"
+	@echo "make demo                          serve web_demo/ on localhost (COOP/COEP: threaded WASM), print its URL"
 	@echo "make test                          run the test suite (installs everything on first use)"
 	@echo "make convert SRC=m.keras OUT=dir   convert a Keras model to TF.js and check it in TF.js"
 	@echo "make verify DIR=dir                re-run the TF.js parity check of an exported model"
@@ -47,9 +47,10 @@ $(VENDOR): $(JS_STAMP) web_demo/vendor.mjs
 vendor: $(VENDOR)
 
 DEMO_PORT ?= 8000
+# Cross-origin isolated (COOP/COEP headers, exporter/serve.py), so TF.js runs threaded WASM;
+# opening web_demo/index.html from disk works too, with single-threaded WASM.
 demo: setup
-	@echo "webnets demo: http://127.0.0.1:$(DEMO_PORT)/index.html  (or open web_demo/index.html from disk)"
-	$(PY) -m http.server $(DEMO_PORT) --bind 127.0.0.1 --directory web_demo
+	$(PY) -m exporter serve web_demo --port $(DEMO_PORT)
 
 # Offline copy of Fashion-MNIST (Debian's dataset-fashion-mnist); with internet,
 # Keras downloads it itself, so a failure here is only a warning.

@@ -11,13 +11,12 @@ turns after a warm-up (bench/page/bench.js `warm`).
 """
 
 import contextlib
-import mimetypes
 from pathlib import Path
 
 import numpy as np
 
-from tests.browser import (CHROMIUM_FLAGS, WEB_DEMO, _QuietHandler, chromium_path, ensure_vendor, relative_error,
-                           serve_with)
+from exporter.serve import serving
+from tests.browser import CHROMIUM_FLAGS, WEB_DEMO, chromium_path, ensure_vendor, relative_error
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = Path(__file__).resolve().parent / "page"
@@ -31,39 +30,19 @@ WASM_THREADS = 2
 WARM_BUDGET_MS = 3000
 MAX_WARM_RUNS = 300
 WARMUP_MS = 250
-
-
-class _IsolatedHandler(_QuietHandler):
-    """Several directories under URL prefixes, sent with the headers that make the page
-    cross-origin isolated (without them no SharedArrayBuffer, so no WASM threads)."""
-
-    roots = {}
-    extensions_map = {**_QuietHandler.extensions_map, ".mjs": "text/javascript", ".wasm": "application/wasm",
-                      ".json": "application/json"}
-
-    def translate_path(self, path):
-        clean = path.split("?", 1)[0].split("#", 1)[0]
-        for prefix, directory in sorted(self.roots.items(), key=lambda kv: -len(kv[0])):
-            if clean.startswith(prefix):
-                relative = clean[len(prefix):]
-                target = (Path(directory) / relative).resolve()
-                if Path(directory).resolve() in target.parents or target == Path(directory).resolve():
-                    return str(target)
-                return str(Path(directory) / "__outside__")
-        return str(PAGE / "__missing__")
-
-    def end_headers(self):
-        self.send_header("Cross-Origin-Opener-Policy", "same-origin")
-        self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
-        self.send_header("Cross-Origin-Resource-Policy", "same-origin")
-        super().end_headers()
+# Between blocks of back-to-back predictions (bench/page/bench.js `warm`), so that the worker
+# threads of the runtime that ran the last block park before the next one starts.
+PAUSE_MS = 20
+# The warm series of a model and backend is spread over this many fresh pages (see Bench.measure).
+WARM_PAGES = 3
 
 
 def serve_isolated(models_dir):
-    """/ = bench/page, /vendor/ = the demo's TF.js, /ort/ = onnxruntime-web, /models/ = models_dir."""
-    mimetypes.add_type("text/javascript", ".mjs")
-    roots = {"/": PAGE, "/vendor/": WEB_DEMO / "vendor", "/ort/": ORT_DIST, "/models/": Path(models_dir)}
-    return serve_with(type("Handler", (_IsolatedHandler,), {"roots": roots}))
+    """/ = bench/page, /vendor/ and /js/ = the demo's TF.js and backend set-up, /ort/ = onnxruntime-web,
+    /models/ = models_dir; with the headers of `make demo` (exporter/serve.py): cross-origin isolated."""
+    mounts = {"/": PAGE, "/vendor/": WEB_DEMO / "vendor", "/js/": WEB_DEMO / "js", "/ort/": ORT_DIST,
+              "/models/": Path(models_dir)}
+    return serving(mounts)
 
 
 def as_page_input(array):
@@ -97,7 +76,7 @@ class Bench:
         self._stack.close()
 
     @contextlib.contextmanager
-    def page(self, backend, threads=WASM_THREADS, shim=False):
+    def page(self, backend, threads=WASM_THREADS):
         context = self.browser.new_context()
         page = context.new_page()
         errors = []
@@ -105,7 +84,7 @@ class Bench:
         page.set_default_timeout(0)  # the CPU backend on a 224x224 network takes minutes per warm series
         try:
             page.goto(f"{self.base_url}/index.html")
-            info = page.evaluate("([b, t, s]) => window.bench.setBackend(b, t, s)", [backend, threads, shim])
+            info = page.evaluate("([b, t]) => window.bench.setBackend(b, t)", [backend, threads])
             if info["backend"] != backend:
                 raise RuntimeError(f"asked for the {backend} backend, TF.js runs {info['backend']}")
             yield page, info
@@ -114,21 +93,20 @@ class Bench:
             if errors:
                 self.log(f"  page errors: {errors[:3]}")
 
-    def measure(self, model_urls, page_input, expected, backend, *, warmup=5, runs=30, pause_ms=5, order=0,
-                threads=WASM_THREADS, shim=False, budget_ms=WARM_BUDGET_MS, max_runs=MAX_WARM_RUNS):
+    def measure(self, model_urls, page_input, expected, backend, *, warmup=5, runs=30, pause_ms=PAUSE_MS, order=0,
+                threads=WASM_THREADS, budget_ms=WARM_BUDGET_MS, max_runs=MAX_WARM_RUNS):
         """{format: {cold_ms, load_ms, first_ms, warm_ms_median, ..., max_rel_error}} plus "_backend" info.
 
         model_urls: {format: URL path under the server}; order rotates which format starts cold first;
         runs: the least number of timed rounds; fast models get more, up to max_runs or budget_ms of them;
-        threads: asked of TF.js WASM (setThreadsCount) and ONNX Runtime Web (numThreads) alike;
-        shim: make TF.js WASM really use them (see bench/page/bench.js setBackend).
+        threads: given to TF.js WASM (the demo's WN.initWasm) and ONNX Runtime Web (numThreads) alike;
         A format that cannot run records {"error": ...} and is left out of the warm series.
         """
         formats = list(model_urls)
         formats = formats[order % len(formats):] + formats[:order % len(formats)]
         results, backend_info = {}, None
         for fmt in formats:
-            with self.page(backend, threads, shim) as (page, info):
+            with self.page(backend, threads) as (page, info):
                 backend_info = info
                 try:
                     cold = page.evaluate("([f, u, x, t]) => window.bench.cold(f, u, x, t)",
@@ -142,19 +120,30 @@ class Bench:
             results[fmt] = {**{k: round(v, 3) if isinstance(v, float) else v for k, v in cold.items()},
                             "max_rel_error": relative_error(output.reshape(-1), np.asarray(expected).reshape(-1))}
         running = [fmt for fmt in formats if "error" not in results[fmt]]
-        if running:
-            with self.page(backend, threads, shim) as (page, info):
-                for fmt in running:
+        # A median moves with the page it was measured in (where buffers, textures and the runtime's
+        # JIT code landed) by up to 9% (ResNet demo, WebGL, between runs): the series is spread over
+        # fresh pages, each format loading first in one of them.
+        times, warmups, page_medians = {f: [] for f in running}, {f: 0 for f in running}, {f: [] for f in running}
+        for index in range(WARM_PAGES if running else 0):
+            turn = running[index % len(running):] + running[:index % len(running)]  # who loads first
+            with self.page(backend, threads) as (page, info):
+                for fmt in turn:
                     page.evaluate("([f, u, x, t]) => window.bench.loadOnly(f, u, x, t)",
                                   [fmt, model_urls[fmt], page_input, threads])
                 series = page.evaluate("(a) => window.bench.warm(...a)",
-                                       [running, warmup, runs, pause_ms, budget_ms, max_runs, WARMUP_MS])
+                                       [turn, warmup, -(-runs // WARM_PAGES), pause_ms, budget_ms / WARM_PAGES,
+                                        max_runs // WARM_PAGES, WARMUP_MS])
             for fmt in running:
-                t = np.asarray(series["times"][fmt])
-                results[fmt].update({"warm_ms_median": round(float(np.median(t)), 3),
-                                     "warm_ms_p10": round(float(np.percentile(t, 10)), 3),
-                                     "warm_ms_p90": round(float(np.percentile(t, 90)), 3),
-                                     "warm_runs": int(t.size), "warmup_runs": series["warmups"][fmt]})
+                times[fmt] += series["times"][fmt]
+                warmups[fmt] += series["warmups"][fmt]
+                page_medians[fmt].append(round(float(np.median(series["times"][fmt])), 3))
+        for fmt in running:
+            t = np.asarray(times[fmt])
+            results[fmt].update({"warm_ms_median": round(float(np.median(t)), 3),
+                                 "warm_ms_p10": round(float(np.percentile(t, 10)), 3),
+                                 "warm_ms_p90": round(float(np.percentile(t, 90)), 3),
+                                 "warm_runs": int(t.size), "warmup_runs": warmups[fmt], "warm_pages": WARM_PAGES,
+                                 "warm_ms_page_medians": page_medians[fmt]})
         results = {fmt: results[fmt] for fmt in model_urls}
         results["_backend"] = backend_info
         return results

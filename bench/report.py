@@ -15,9 +15,9 @@ ACCURACY_LOSS_LIMIT = 1.0  # points
 LATENCY_RATIO_LIMIT = 1.05
 EXPORT_RATIO_LIMIT = 0.5
 README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
-# The ONNX comparison is made where both runtimes really run 2 threads: TF.js needs the page's
-# shim for that on a 2-core machine (bench/page/bench.js setBackend); "wasm" is TF.js's own choice.
-ONNX_TARGET_PASS = "wasm_2threads"
+# The ONNX comparison: the "wasm" pass, where both runtimes run 2 threads (TF.js set up as the
+# demo does it, web_demo/js/backend.js); "wasm_1thread" shows what the threads buy.
+ONNX_TARGET_PASS = "wasm"
 
 
 # ------------------------------------------------------------------------------------ targets
@@ -240,7 +240,9 @@ def _header(results):
             f"{machine.get('load_average_at_end', ['?'])[0]} at the end; Chromium {machine['chromium']}, "
             f"TF.js {machine['tfjs']} (WASM: {threads} thread{'' if threads == 1 else 's'}), "
             f"ONNX Runtime Web {machine['onnxruntime_web']}, "
-            f"TensorFlow {machine['tensorflow']}, Keras {machine['keras']}. Warm: {warm}, formats in turns; "
+            f"TensorFlow {machine['tensorflow']}, Keras {machine['keras']}. Warm: {warm}, in blocks of 10 "
+            f"back-to-back predictions (the first untimed), formats in balanced turns {settings.get('pause_ms', 5):g} "
+            "ms apart, over 3 fresh pages; "
             f"cold: load + first prediction in a fresh browser context. Bytes: {settings['bytes']}. "
             f"Export: wall time of fresh processes, imports included, median of {settings['export_runs']} "
             f"runs per CNN ({settings['export_runs_other']} for the others). Whole run: "
@@ -261,14 +263,18 @@ def notes(results):
                      f"backend tried: \"{error}\".")
     wasm = next(((k, m["browser"]["wasm"]["backend_info"]) for k, m in results["models"].items()
                  if (m.get("browser") or {}).get("wasm")), None)
-    if wasm and wasm[1].get("threads") is not None and wasm[1]["threads"] < (wasm[1].get("threads_requested") or 0):
+    if wasm and wasm[1].get("hardware_concurrency_shim"):
         info = wasm[1]
-        lines.append(f"- TF.js WASM was asked for {info['threads_requested']} threads (page cross-origin isolated: "
-                     f"{info['crossOriginIsolated']}, threaded SIMD binary served) and used {info['threads']}: "
-                     f"tfjs-backend-wasm caps its pool at navigator.hardwareConcurrency / 2 "
-                     f"({info['hardwareConcurrency']} / 2 here). The `wasm_2threads` rows make it use 2 (the page "
-                     "reports twice the count while the backend initializes); `wasm_1thread` runs both runtimes "
+        lines.append(f"- TF.js WASM ran {info['threads']} threads (page cross-origin isolated: "
+                     f"{info['crossOriginIsolated']}, threaded SIMD binary served). By itself tfjs-backend-wasm "
+                     f"caps its pool at navigator.hardwareConcurrency / 2 ({info['hardwareConcurrency']} / 2 here, "
+                     "so 1); the demo's set-up (web_demo/js/backend.js `WN.initWasm`), used by the bench page too, "
+                     "reports twice the count while the backend initializes. `wasm_1thread` runs both runtimes "
                      "on one thread.")
+    elif wasm and wasm[1].get("threads") is not None and wasm[1]["threads"] < (wasm[1].get("threads_requested") or 0):
+        info = wasm[1]
+        lines.append(f"- TF.js WASM was asked for {info['threads_requested']} threads and used {info['threads']} "
+                     f"(page cross-origin isolated: {info['crossOriginIsolated']}).")
     return "\n".join(lines)
 
 

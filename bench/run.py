@@ -111,10 +111,10 @@ def run(cases, work, settings, log=_log):
 
     browser_version = None
     if settings["backends"]:
-        from .browser import WASM_THREADS, Bench, as_page_input, serve_isolated
+        from .browser import PAUSE_MS, WASM_THREADS, Bench, as_page_input, serve_isolated
 
         log(f"[2/4] browser: {', '.join(settings['backends'])}; {settings['warm_runs']} warm runs after "
-            f"{settings['warmup']} warm-up, formats in turns")
+            f"{settings['warmup']} warm-up, formats in balanced turns")
         with serve_isolated(work) as base, Bench(base, log=log) as bench:
             browser_version = bench.version
             for index, case in enumerate(cases):
@@ -125,20 +125,21 @@ def run(cases, work, settings, log=_log):
                 urls = {"layers": f"/models/{case.key}/layers/model.json",
                         "graph": f"/models/{case.key}/graph/model.json"}
                 browser = {}
-                # (label, backend, threads asked, shim). "wasm": 2 threads asked of both runtimes, as a page
-                # would; TF.js grants hardwareConcurrency / 2 of them. For SqueezeNet, two more WASM passes
-                # show what threads buy on this machine: TF.js made to use 2 (shim), and both at 1.
-                passes = [(b, b, WASM_THREADS, False) for b in settings["backends"]]
+                # (label, backend, threads). "wasm": both runtimes at 2 threads, set up as the demo does
+                # (web_demo/js/backend.js). For SqueezeNet one more WASM pass shows what the threads buy:
+                # both runtimes at 1.
+                passes = [(b, b, WASM_THREADS) for b in settings["backends"]]
                 if case.onnx and "wasm" in settings["backends"]:
-                    passes += [("wasm_2threads", "wasm", WASM_THREADS, True), ("wasm_1thread", "wasm", 1, False)]
-                for b_index, (label, backend, threads, shim) in enumerate(passes):
+                    passes += [("wasm_1thread", "wasm", 1)]
+                for b_index, (label, backend, threads) in enumerate(passes):
                     formats = dict(urls)
                     if case.onnx and backend == "wasm" and (work / case.key / "model.onnx").exists():
                         formats["onnx"] = f"/models/{case.key}/model.onnx"
                     t0 = time.perf_counter()
                     measured = bench.measure(formats, page_input, expected, backend, warmup=settings["warmup"],
                                              runs=settings["warm_runs"], order=index + b_index, threads=threads,
-                                             shim=shim, budget_ms=settings.get("warm_budget_ms", 0),
+                                             budget_ms=settings.get("warm_budget_ms", 0),
+                                             pause_ms=settings.get("pause_ms", PAUSE_MS),
                                              max_runs=settings.get("max_warm_runs", settings["warm_runs"]))
                     info = measured.pop("_backend")
                     browser[label] = {**measured, "backend_info": info}
@@ -191,13 +192,13 @@ def main(argv=None):
         out = DEFAULT_OUT if args.full else Path(tempfile.gettempdir()) / "webnets-bench"
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="webnets-bench-work-"))
-    from .browser import MAX_WARM_RUNS, WARM_BUDGET_MS, WARMUP_MS
+    from .browser import MAX_WARM_RUNS, PAUSE_MS, WARM_BUDGET_MS, WARMUP_MS
 
     settings = {"quick": args.quick, "models": args.names, "export_runs": args.export_runs,
                 "export_runs_other": args.export_runs_other, "warm_runs": args.warm_runs, "warmup": args.warmup,
                 "backends": args.backends if args.browser else [], "prune": args.prune,
                 "warm_budget_ms": 0 if args.quick else WARM_BUDGET_MS, "max_warm_runs": MAX_WARM_RUNS,
-                "warmup_ms": WARMUP_MS,
+                "warmup_ms": WARMUP_MS, "pause_ms": PAUSE_MS,
                 "prune_sparsity": variants.PRUNE_SPARSITY, "auto_max_accuracy_drop": variants.MAX_ACCURACY_DROP}
     started = time.perf_counter()
     try:

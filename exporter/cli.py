@@ -11,8 +11,11 @@ import sys
 import tempfile
 import textwrap
 import traceback
+from pathlib import Path
 
 from .errors import ExportError
+
+DEMO_DIR = Path(__file__).resolve().parent.parent / "web_demo"
 
 EXIT_ERROR = 1
 EXIT_BUG = 2
@@ -106,6 +109,12 @@ def build_parser():
     publish.add_argument("--endpoint-url", help="S3-compatible endpoint (default: $AWS_ENDPOINT_URL, else AWS)")
     publish.add_argument("--dry-run", action="store_true", help="print what would be uploaded and what is already there")
 
+    serve = commands.add_parser(
+        "serve", help="serve the web demo on loopback, cross-origin isolated (COOP/COEP) for threaded WASM")
+    serve.add_argument("dir", nargs="?", default=str(DEMO_DIR), help="directory with index.html (default: web_demo)")
+    serve.add_argument("--port", type=int, default=8000, help="TCP port (default 8000; 0 picks a free one)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)")
+
     listing = commands.add_parser("list", help="the model zoo")
     listing.add_argument("--json", action="store_true", help="machine-readable")
 
@@ -127,6 +136,15 @@ def run(args):
 
         print(layers_table(markdown=args.markdown))
         return 0
+    if args.command == "serve":
+        from .serve import serve_forever
+
+        serve_forever(args.dir, host=args.host, port=args.port)
+        return 0
+    if args.command in ("convert", "export") and args.verify:
+        from .tfjs_runtime import prestart
+
+        prestart()  # TF.js starts in Node while Python imports TensorFlow below
     _quiet_tensorflow()
     if args.command == "convert":
         from .auto_quantize import parse_auto

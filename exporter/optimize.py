@@ -4,9 +4,16 @@
                         consumers read the no-op's input instead.
     fold_batchnorm      BatchNormalization after a linear Conv1D / Conv2D /
                         DepthwiseConv2D / SeparableConv2D / Dense becomes that
-                        layer's kernel scale and bias.
+                        layer's kernel scale and bias; after a channel-axis
+                        Concatenate of such layers (a Fire or Inception module),
+                        each of them takes its slice of the scale and shift.
     merge_activations   A standalone Activation (or plain / relu6 ReLU) after a
-                        linear Dense or Conv becomes that layer's activation.
+                        linear Dense or Conv becomes that layer's activation; an
+                        element-wise one after a Concatenate of linear layers
+                        becomes the activation of each of them.
+    fold_rescaling      A Rescaling without offset (x * s, e.g. the 1/255 of an
+                        image model) in front of a Conv / Dense is multiplied
+                        into that layer's kernel.
 
 They work on what `translate_model` returns (the Keras 2 style config and the
 named weights), so every translator benefits, Sequential and Functional alike,
@@ -40,6 +47,14 @@ FOLD_TARGETS = {
 ACTIVATION_HOSTS = {"Dense", "Conv1D", "Conv2D", "Conv3D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose",
                     "Conv3DTranspose"}
 
+# tfjs activation names that act on each element alone, so that act(concat(a, b)) == concat(act(a), act(b)).
+ELEMENTWISE_ACTIVATIONS = {"elu", "hardSigmoid", "linear", "relu", "relu6", "selu", "sigmoid", "softplus",
+                           "softsign", "tanh", "swish", "mish", "gelu", "gelu_new"}
+
+# tfjs class -> the weight applied to its input first, which a scalar Rescaling in front multiplies.
+RESCALING_TARGETS = {"Conv1D": "kernel", "Conv2D": "kernel", "Conv3D": "kernel", "Dense": "kernel",
+                     "DepthwiseConv2D": "depthwise_kernel", "SeparableConv2D": "depthwise_kernel"}
+
 _MODEL_CLASSES = {"Sequential", "Functional", "Model"}
 
 
@@ -70,7 +85,7 @@ def optimize_topology(model_config, weights):
     """Apply every rewrite (in place on the config). Returns (model_config, weights, summary)."""
     weights = list(weights)
     summary = {"layers_before": count_layers(model_config)}
-    counts = {"dropped_noops": 0, "folded_batchnorm": 0, "merged_activations": 0}
+    counts = {"dropped_noops": 0, "folded_batchnorm": 0, "merged_activations": 0, "folded_rescaling": 0}
     _optimize(model_config, weights, counts)
     summary.update(counts)
     summary["layers_after"] = count_layers(model_config)
@@ -93,6 +108,7 @@ def _optimize(model_config, weights, counts):
     counts["dropped_noops"] += drop_noops(graph)
     counts["folded_batchnorm"] += fold_batchnorm(graph, weights)
     counts["merged_activations"] += merge_activations(graph)
+    counts["folded_rescaling"] += fold_rescaling(graph, weights)
     graph.write_back()
 
 
@@ -150,6 +166,28 @@ class _Graph:
             return None
         return producer
 
+    def linear_branches(self, concat, classes):
+        """The producers of a Concatenate's inputs when each is a distinct layer of `classes`, called
+        once, with a linear activation, whose output feeds only this Concatenate; else None."""
+        nodes = concat["inbound_nodes"]
+        if concat["class_name"] != "Concatenate" or len(nodes) != 1 or len(concat["inbound_nodes"][0]) < 2:
+            return None
+        branches = []
+        for name, node_index, tensor_index, *_ in nodes[0]:
+            producer = self.by_name.get(name)
+            if (producer is None or node_index != 0 or tensor_index != 0 or producer in branches
+                    or producer["class_name"] not in classes or len(producer["inbound_nodes"]) != 1
+                    or producer["config"].get("activation", "linear") != "linear"
+                    or self.uses(name) != 1 or self.is_output(name)):
+                return None
+            branches.append(producer)
+        return branches
+
+    def consumer(self, producer):
+        """The first layer reading `producer`'s output, or None."""
+        return next((e for e in self.layers if any(ref[0] == producer["name"] for node in e["inbound_nodes"]
+                                                   for ref in node)), None)
+
     def feeds_only(self, producer, consumer):
         """Whether `producer`'s output is read once, by `consumer`, and is no model output."""
         return self.uses(producer["name"]) == 1 and not self.is_output(producer["name"]) and \
@@ -194,26 +232,43 @@ def drop_noops(graph):
 
 
 def fold_batchnorm(graph, weights):
-    """Fold each eligible BatchNormalization into the layer before it.
+    """Fold each eligible BatchNormalization into the layer(s) before it.
 
     BN(y) = (y - mean) / sqrt(var + eps) * gamma + beta = y * s + (beta - mean * s)
     with s = gamma / sqrt(var + eps); for y = conv(x, K) + b that is
-    conv(x, K * s) + (b - mean) * s + beta, s applied per output channel.
+    conv(x, K * s) + (b - mean) * s + beta, s applied per output channel. After a
+    channel-axis Concatenate of linear layers, channel slice i of the
+    concatenation is layer i's output, so layer i folds slice i of s and the shift.
     """
     folded = 0
-    index = {name: position for position, (name, _) in enumerate(weights)}
     for bn in list(graph.layers):
         if bn["class_name"] != "BatchNormalization":
             continue
-        layer = graph.sole_input(bn)
-        plan = layer is not None and graph.feeds_only(layer, bn) and _fold_plan(layer, bn, weights, index)
-        if not plan:
+        producer = graph.sole_input(bn)
+        if producer is None or not graph.feeds_only(producer, bn):
             continue
-        _apply_fold(layer, bn, weights, plan)
+        if producer["class_name"] == "Concatenate":
+            layers = graph.linear_branches(producer, FOLD_TARGETS)
+            if not layers or not _is_channel_axis(producer["config"].get("axis", -1), layers):
+                continue
+        else:
+            layers = [producer]
         index = {name: position for position, (name, _) in enumerate(weights)}
-        graph.remove(bn, [[layer["name"], 0, 0]])
+        plans = [_fold_plan(layer, bn, weights, index) for layer in layers]
+        if not all(plans) or sum(plan["channels"] for plan in plans) != plans[0]["bn_channels"]:
+            continue
+        _apply_fold(layers, bn, weights, plans)
+        graph.remove(bn, [[producer["name"], 0, 0]])
         folded += 1
     return folded
+
+
+def _is_channel_axis(axis, layers):
+    """Whether a Concatenate axis is the channel (last) axis of every input layer's output."""
+    if axis == -1:
+        return True
+    ranks = {FOLD_TARGETS.get(layer["class_name"], (None, None))[1] for layer in layers}
+    return len(ranks) == 1 and None not in ranks and axis == ranks.pop() - 1
 
 
 def _fold_plan(layer, bn, weights, index):
@@ -245,63 +300,80 @@ def _fold_plan(layer, bn, weights, index):
         # weights (a lowered Normalization's BN, a grouped conv's reshaped kernel) are left alone.
         if weight_name is not None and not hasattr(value(weight_name), "assign"):
             return None
-    channels = int(np.prod(np.shape(value(plan["mean"]))))
     kernel_shape = tuple(value(plan["scaled"]).shape)
     out_channels = int(np.prod(kernel_shape[2:])) if layer["class_name"] == "DepthwiseConv2D" else kernel_shape[-1]
-    if out_channels != channels:
-        return None
+    plan["values"] = {key: value(n) for key, n in plan.items() if n is not None}
+    plan["channels"] = out_channels
+    plan["bn_channels"] = int(np.prod(np.shape(value(plan["mean"]))))
     plan["epsilon"] = float(bn["config"].get("epsilon", 1e-3))
-    plan["values"] = {key: value(n) for key, n in plan.items() if key not in ("epsilon",) and n is not None}
     return plan
 
 
-def _apply_fold(layer, bn, weights, plan):
-    variables = plan["values"]
-    array = lambda key: np.asarray(variables[key].numpy(), np.float64)  # noqa: E731
-    variance, mean = array("variance"), array("mean")
-    gamma = array("gamma") if "gamma" in variables else np.ones_like(mean)
-    beta = array("beta") if "beta" in variables else np.zeros_like(mean)
-    bias = array("bias") if "bias" in variables else np.zeros_like(mean)
-    # Keras computes BN in float32; folding in float64 keeps the folded layer
+def _apply_fold(layers, bn, weights, plans):
+    """Fold BN into `layers`, whose outputs are its input's consecutive channel slices."""
+    variables = plans[0]["values"]  # BN's variables are the same in every plan
+    array = lambda variable: np.asarray(variable.numpy(), np.float64)  # noqa: E731
+    variance, mean = array(variables["variance"]), array(variables["mean"])
+    gamma = array(variables["gamma"]) if "gamma" in variables else np.ones_like(mean)
+    beta = array(variables["beta"]) if "beta" in variables else np.zeros_like(mean)
+    # Keras computes BN in float32; folding in float64 keeps the folded layers
     # within rounding of it.
-    scale = gamma / np.sqrt(variance + plan["epsilon"])
-    kernel = array("scaled")
-    # Output channels are the kernel's last axis, or (depthwise) its last two: channel c*M + m.
-    kernel = kernel * scale.reshape(kernel.shape[2:] if layer["class_name"] == "DepthwiseConv2D" else -1)
-    new_bias = (bias - mean) * scale + beta
+    scale = gamma / np.sqrt(variance + plans[0]["epsilon"])
+    neutral_variance = np.float32(1.0) - np.float32(plans[0]["epsilon"])  # sqrt(var + eps) == 1 to float32 rounding
 
-    kernel_variable = variables["scaled"]
-    neutral_variance = np.float32(1.0) - np.float32(plan["epsilon"])  # sqrt(var + eps) == 1 to float32 rounding
+    # The write-back turns the Keras BN into the pure shift by the folded biases: gamma 1,
+    # variance 1 - eps, and per slice either mean 0 and beta = the folded bias (the
+    # layer has no bias of its own), or mean 0, beta 0 and the layer's own bias =
+    # the folded bias. Every slice's write-back fills its part of these two shared
+    # arrays and returns the arrays themselves, so once all parts are written back
+    # (callers compute every write-back before assigning any) each holds every slice.
+    shared_beta, shared_mean = np.zeros_like(mean), np.zeros_like(mean)
 
-    def kernel_back(value):
-        # The kernel carries the scale; Keras' BN is made a pure shift: gamma 1, variance 1 - eps.
-        assignments = [(kernel_variable, value), (variables["variance"], np.full(mean.shape, neutral_variance))]
-        if "gamma" in variables:
-            assignments.append((variables["gamma"], np.ones(mean.shape)))
-        return assignments
-
-    def bias_back(value):
-        # The folded bias lands in the conv's own bias, else BN's beta, else (center=False) BN's -mean.
-        value = np.asarray(value, np.float64)
-        zeros = np.zeros(mean.shape)
-        if "bias" in variables:
-            assignments = [(variables["bias"], value), (variables["mean"], zeros)]
-            return assignments + ([(variables["beta"], zeros)] if "beta" in variables else [])
+    def bn_shift():
         if "beta" in variables:
-            return [(variables["beta"], value), (variables["mean"], zeros)]
-        return [(variables["mean"], -value)]
+            return [(variables["beta"], shared_beta), (variables["mean"], shared_mean)]
+        return [(variables["mean"], shared_mean)]  # center=False: the shift can only be -mean
 
-    positions = {name: position for position, (name, _) in enumerate(weights)}
-    weights[positions[plan["scaled"]]] = (plan["scaled"], FoldedWeight(kernel.astype(np.float32), kernel_back))
-    folded_bias = (f"{layer['name']}/bias", FoldedWeight(new_bias.astype(np.float32), bias_back))
-    if plan["bias"] is not None:
-        weights[positions[plan["bias"]]] = folded_bias
-    else:
-        weights.insert(positions[plan["scaled"]] + 1, folded_bias)
-        layer["config"]["use_bias"] = True
-        if not layer["config"].get("bias_initializer"):
-            layer["config"]["bias_initializer"] = {"class_name": "Zeros", "config": {}}
+    offset = 0
     bn_weights = {f"{bn['name']}/{suffix}" for suffix in ("gamma", "beta", "moving_mean", "moving_variance")}
+    for layer, plan in zip(layers, plans):
+        part = slice(offset, offset + plan["channels"])
+        offset += plan["channels"]
+        own = plan["values"]
+        bias = array(own["bias"]) if "bias" in own else np.zeros(plan["channels"])
+        kernel = array(own["scaled"])
+        # Output channels are the kernel's last axis, or (depthwise) its last two: channel c*M + m.
+        kernel = kernel * scale[part].reshape(kernel.shape[2:] if layer["class_name"] == "DepthwiseConv2D" else -1)
+        new_bias = (bias - mean[part]) * scale[part] + beta[part]
+
+        def kernel_back(value, kernel_variable=own["scaled"]):
+            assignments = [(kernel_variable, value), (variables["variance"], np.full(mean.shape, neutral_variance))]
+            if "gamma" in variables:
+                assignments.append((variables["gamma"], np.ones(mean.shape)))
+            return assignments
+
+        def bias_back(value, part=part, bias_variable=own.get("bias")):
+            value = np.asarray(value, np.float64)
+            shared_mean[part] = 0.0
+            shared_beta[part] = 0.0
+            if bias_variable is not None:
+                return [(bias_variable, value)] + bn_shift()
+            if "beta" in variables:
+                shared_beta[part] = value
+            else:
+                shared_mean[part] = -value
+            return bn_shift()
+
+        positions = {name: position for position, (name, _) in enumerate(weights)}
+        weights[positions[plan["scaled"]]] = (plan["scaled"], FoldedWeight(kernel.astype(np.float32), kernel_back))
+        folded_bias = (f"{layer['name']}/bias", FoldedWeight(new_bias.astype(np.float32), bias_back))
+        if plan["bias"] is not None:
+            weights[positions[plan["bias"]]] = folded_bias
+        else:
+            weights.insert(positions[plan["scaled"]] + 1, folded_bias)
+            layer["config"]["use_bias"] = True
+            if not layer["config"].get("bias_initializer"):
+                layer["config"]["bias_initializer"] = {"class_name": "Zeros", "config": {}}
     weights[:] = [(name, value) for name, value in weights if name not in bn_weights]
 
 
@@ -324,12 +396,68 @@ def merge_activations(graph):
         activation = _merged_activation(entry)
         if activation is None:
             continue
-        host = graph.sole_input(entry)
-        if host is None or host["class_name"] not in ACTIVATION_HOSTS or not graph.feeds_only(host, entry):
+        producer = graph.sole_input(entry)
+        if producer is None or not graph.feeds_only(producer, entry):
             continue
-        if host["config"].get("activation", "linear") != "linear":
+        if producer["class_name"] == "Concatenate":
+            hosts = graph.linear_branches(producer, ACTIVATION_HOSTS)
+            if not hosts or activation not in ELEMENTWISE_ACTIVATIONS:
+                continue
+        elif producer["class_name"] in ACTIVATION_HOSTS and producer["config"].get("activation", "linear") == "linear":
+            hosts = [producer]
+        else:
             continue
-        host["config"]["activation"] = activation
-        graph.remove(entry, [[host["name"], 0, 0]])
+        for host in hosts:
+            host["config"]["activation"] = activation
+        graph.remove(entry, [[producer["name"], 0, 0]])
         merged += 1
     return merged
+
+
+def fold_rescaling(graph, weights):
+    """Fold x * s (a Rescaling with offset 0) into the kernel of the one Conv / Dense it feeds.
+
+    conv(x * s, K) == conv(x * 1, K * s) for a scalar s, zero padding included
+    (0 * s == 0); an offset would not survive padding, so it is left alone.
+    """
+    folded = 0
+    for rescaling in list(graph.layers):
+        config = rescaling["config"]
+        if rescaling["class_name"] != "Rescaling" or float(config.get("offset", 0.0)) != 0.0:
+            continue
+        scale = float(config.get("scale", 1.0))
+        nodes = rescaling["inbound_nodes"]
+        source = graph.by_name.get(nodes[0][0][0]) if len(nodes) == 1 and len(nodes[0]) == 1 else None
+        conv = graph.consumer(rescaling)
+        if (source is None or conv is None or conv["class_name"] not in RESCALING_TARGETS
+                or "batch_input_shape" in config or not np.isfinite(scale) or scale == 0.0
+                or not graph.feeds_only(rescaling, conv) or not _is_float_tensor(source)):
+            continue
+        kernel_name = f"{conv['name']}/{RESCALING_TARGETS[conv['class_name']]}"
+        position = next((i for i, (name, _) in enumerate(weights) if name == kernel_name), None)
+        if position is None or not keras_backed(weights[position][1]):
+            continue
+        weights[position] = (kernel_name, _scaled(weights[position][1], scale))
+        graph.remove(rescaling, [nodes[0][0][:3]])
+        folded += 1
+    return folded
+
+
+def _is_float_tensor(entry):
+    """Whether a layer's output is floating point: a Rescaling casts an integer model input, the Conv would not."""
+    if entry["class_name"] != "InputLayer":
+        return True
+    return str(entry["config"].get("dtype") or "float32").startswith(("float", "bfloat"))
+
+
+def _scaled(kernel, scale):
+    """kernel * scale as a FoldedWeight whose write-back divides the scale out again (for the Keras reference)."""
+    if isinstance(kernel, FoldedWeight):
+        inner = kernel.write_back
+        value = np.asarray(kernel.value, np.float64)
+    else:
+        variable = kernel
+        inner = lambda v: [(variable, v)]  # noqa: E731
+        value = np.asarray(kernel.numpy(), np.float64)
+    return FoldedWeight((value * scale).astype(np.float32),
+                        lambda v: inner(np.asarray(v, np.float64) / scale))

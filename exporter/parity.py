@@ -103,6 +103,7 @@ class ParityReport:
     vs_float32_top1_agreement: float
     tfjs_load_ms: float
     tfjs_predict_ms: float
+    tfjs_backend: str  # "wasm", or "cpu" where WASM lacks a kernel the model needs
 
     @property
     def passed(self):
@@ -112,7 +113,7 @@ class ParityReport:
         return {**asdict(self), "passed": self.passed}
 
     def summary(self):
-        lines = [f"parity ({self.format}, TF.js CPU vs reference, {self.samples} samples): max relative error "
+        lines = [f"parity ({self.format}, TF.js {self.tfjs_backend} vs reference, {self.samples} samples): max relative error "
                  f"{self.max_rel_error:.2e} (bound {self.bound:.0e}) -> {'OK' if self.passed else 'FAILED'}"]
         if self.quantization != "none" and self.vs_float32_max_abs_error is not None:
             agree = "n/a" if self.vs_float32_top1_agreement is None else f"{self.vs_float32_top1_agreement:.3f}"
@@ -136,6 +137,7 @@ def build_report(fmt, quantization, inputs, tfjs, reference, float32):
         vs_float32_top1_agreement=top1_agreement(reference, float32),
         tfjs_load_ms=tfjs.load_ms,
         tfjs_predict_ms=tfjs.predict_ms,
+        tfjs_backend=tfjs.backend,
     )
 
 

@@ -44,7 +44,7 @@ def verify_directory(location):
         format=meta.get("format", "layers"), quantization=meta.get("quantization", "none"), samples=len(inputs[0]),
         max_rel_error=float("inf") if job.error else relative_error(job.outputs, expected), bound=FLOAT32_BOUND,
         vs_float32_max_abs_error=None, vs_float32_max_rel_error=None, vs_float32_top1_agreement=None,
-        tfjs_load_ms=job.load_ms, tfjs_predict_ms=job.predict_ms,
+        tfjs_load_ms=job.load_ms, tfjs_predict_ms=job.predict_ms, tfjs_backend=job.backend,
     )
     raise_if_failed(report, job, f"'{location}' (golden vectors in meta.json)")
     return report

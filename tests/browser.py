@@ -3,16 +3,16 @@ Playwright, with TF.js's WebGL backend on SwiftShader; headless Firefox (Debian'
 firefox-esr) driven by puppeteer-core (tests/firefox_driver.mjs), WebGL on Mesa's
 llvmpipe; a loopback HTTP server; the golden-vector comparison."""
 
-import contextlib
 import functools
 import http.server
 import json
 import shutil
 import subprocess
-import threading
 from pathlib import Path
 
 import numpy as np
+
+from exporter.serve import in_background
 
 ROOT = Path(__file__).resolve().parent.parent
 WEB_DEMO = ROOT / "web_demo"
@@ -80,21 +80,8 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def serve(directory):
-    """Serve `directory` on 127.0.0.1 (random port); yields the base URL."""
-    return serve_with(functools.partial(_QuietHandler, directory=str(directory)))
-
-
-@contextlib.contextmanager
-def serve_with(handler):
-    """Serve with an http.server handler class on 127.0.0.1 (random port); yields the base URL."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    """Serve `directory` on 127.0.0.1 (random port) as a plain static server; yields the base URL."""
+    return in_background(functools.partial(_QuietHandler, directory=str(directory)))
 
 
 class Page:

@@ -46,6 +46,7 @@ class Result:
     classes: set = field(default_factory=set)  # Keras layer classes the model contains
     model_json: dict = None
     optimizations: dict = None  # what exporter/optimize.py did (None with optimize=False)
+    backend: str = None  # the TF.js backend that ran it (wasm, or cpu where WASM lacks a kernel)
 
 
 def layer_classes(model):
@@ -96,6 +97,7 @@ def run_cases(cases, root):
             result.error = f"TF.js failed: {job.error}"
         else:
             result.rel_error = relative_error(job.outputs, references[job.id])
+            result.backend = job.backend
     return results
 
 

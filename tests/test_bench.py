@@ -52,7 +52,9 @@ def test_results_are_well_formed_and_plausible(small_run, tmp_path):
 
     cpu = m["browser"]["cpu"]
     for fmt in ("layers", "graph"):
-        assert cpu[fmt]["warm_runs"] == 3
+        # Blocks of 10 back-to-back predictions, the first untimed, over 3 fresh pages.
+        assert cpu[fmt]["warm_runs"] >= 3 and cpu[fmt]["warm_runs"] % 9 == 0
+        assert len(cpu[fmt]["warm_ms_page_medians"]) == cpu[fmt]["warm_pages"] == 3
         assert 0 < cpu[fmt]["warm_ms_median"] <= cpu[fmt]["warm_ms_p90"]
         assert cpu[fmt]["cold_ms"] >= cpu[fmt]["load_ms"]
         assert cpu[fmt]["max_rel_error"] < 1e-4

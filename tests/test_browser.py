@@ -1,14 +1,17 @@
 """The web demo in a real browser: headless Chromium with TF.js on WebGL, from
-disk (file://, no flags relaxing file access) and over http. Every exported
-model loads on WebGL and reproduces its golden outputs; the maze agent reaches
-the goal; WebGL switched off falls back visibly; a missing or corrupt shard
-breaks only its own card. Screenshots of each panel go to tests/artifacts/."""
+disk (file://, no flags relaxing file access) and over http as `make demo`
+serves it (exporter/serve.py, cross-origin isolated). Every exported model loads
+on WebGL and reproduces its golden outputs; on WASM the served page runs the
+threaded binary; the maze agent reaches the goal; WebGL switched off falls back
+visibly; a missing or corrupt shard breaks only its own card. Screenshots of
+each panel go to tests/artifacts/."""
 
 import json
 import shutil
 
 import pytest
 
+from exporter.serve import serving
 from tests.browser import (ARTIFACTS, CHROMIUM_FLAGS, GOLDEN_BOUND, NO_WEBGL_FLAGS, WEB_DEMO, Page, chromium_path,
                            ensure_vendor, golden, relative_error, serve)
 
@@ -35,7 +38,7 @@ def browser(pw):
 
 @pytest.fixture(scope="module")
 def http_base():
-    with serve(WEB_DEMO) as base:
+    with serving({"/": WEB_DEMO}) as base:  # what `make demo` runs
         yield base
 
 
@@ -100,6 +103,34 @@ def test_panels_render_and_are_captured(page):
 
 def test_no_console_errors(page):
     assert page.errors() == []
+
+
+@pytest.mark.parametrize("origin", ["make demo", "file"])
+def test_wasm_runs_threaded_when_served_by_make_demo(browser, http_base, origin):
+    """`make demo` makes the page cross-origin isolated, so TF.js WASM runs its threaded SIMD binary with
+    min(4, cores) threads (on 2 cores too, where TF.js alone would take 1); from disk it runs one thread and
+    says how to get more. Every model still reproduces its golden outputs on WASM."""
+    url = f"{http_base}/index.html" if origin == "make demo" else (WEB_DEMO / "index.html").as_uri()
+    page = Page(browser, url + "?backend=wasm")
+    try:
+        cores = page.page.evaluate("navigator.hardwareConcurrency")
+        wasm = page.page.evaluate("WN.backend.wasm")
+        status = page.page.inner_text("#backend-status")
+        assert {state["backend"] for state in page.models.values()} == {"wasm"}, page.models
+        if origin == "make demo":
+            assert wasm["crossOriginIsolated"] and wasm["multithread_support"] and wasm["simd_support"], wasm
+            assert wasm["threads"] == min(4, cores), wasm
+            assert f"({min(4, cores)} thread" in status, status
+        else:
+            assert not wasm["multithread_support"] and "one thread" in status and "make demo" in status, status
+        for name in NAMES:
+            vectors = golden(name)
+            outputs = page.predict(name, vectors["inputs"][0])
+            error = relative_error(outputs[0]["data"], vectors["outputs"][0]["data"])
+            assert error <= GOLDEN_BOUND, f"{name} on WASM from {origin}: relative error {error:.2e}"
+        assert page.errors() == []
+    finally:
+        page.close()
 
 
 def test_phone_width_has_no_horizontal_scroll(browser, http_base):

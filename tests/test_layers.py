@@ -5,11 +5,15 @@ All cases run in one Node process (module fixture). A translator registered
 without a case here fails `test_every_translator_is_covered`.
 """
 
+import subprocess
+
 import keras
 import numpy as np
 import pytest
 
-from exporter.errors import UnsupportedLayerError
+from exporter import tfjs_runtime
+from exporter.errors import ExportError, UnsupportedLayerError
+from exporter.tfjs_runtime import run_jobs
 from exporter.topology import translate_model
 from exporter.translators import TRANSLATORS
 from exporter.translators.common import ACTIVATIONS, LOWERED_ACTIVATIONS
@@ -314,6 +318,49 @@ def results(tmp_path_factory):
 @pytest.mark.parametrize("case", _params(CASES))
 def test_parity(results, case):
     assert_parity(results[case.id])
+
+
+def test_parity_ran_on_the_wasm_backend(results):
+    """The check runs on WASM, as browsers without WebGL do; no case needed the CPU fallback."""
+    assert {case_id: r.backend for case_id, r in results.items() if r.backend != "wasm"} == {}
+
+
+@pytest.mark.parametrize("backend", ["cpu", "wasm"])
+def test_parity_backend_can_be_chosen(tmp_path, monkeypatch, backend):
+    monkeypatch.setenv("WEBNETS_TFJS_BACKEND", backend)
+    result = run_cases([CASES[0]], tmp_path)[CASES[0].id]
+    assert_parity(result)
+    assert result.backend == backend
+
+
+def test_prestarted_runner_takes_the_next_jobs(tmp_path, monkeypatch):
+    """`convert` starts Node before importing TensorFlow; the parity check then hands that runner its jobs."""
+    monkeypatch.delenv("WEBNETS_TFJS_BACKEND", raising=False)
+    tfjs_runtime.prestart()
+    early = tfjs_runtime._early["wasm"]
+    result = run_cases([CASES[0]], tmp_path)[CASES[0].id]
+    assert_parity(result)
+    assert early.returncode == 0 and "wasm" not in tfjs_runtime._early
+
+
+def test_unused_prestarted_runner_exits_when_told_nothing():
+    runner = subprocess.Popen(["node", str(tfjs_runtime.RUNNER), "--stdin", "wasm"], cwd=tfjs_runtime.REPO_ROOT,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = runner.communicate("", timeout=60)
+    assert runner.returncode == 0 and out == err == ""
+
+
+def test_a_missing_tfjs_package_is_named(tmp_path, monkeypatch):
+    (tmp_path / "node_modules" / "@tensorflow" / "tfjs").mkdir(parents=True)
+    monkeypatch.setattr(tfjs_runtime, "REPO_ROOT", tmp_path)
+    with pytest.raises(ExportError, match="@tensorflow/tfjs-backend-wasm is not installed.*Fix: run `npm ci`"):
+        run_jobs([])
+
+
+def test_unknown_parity_backend_is_refused(monkeypatch):
+    monkeypatch.setenv("WEBNETS_TFJS_BACKEND", "webgpu")
+    with pytest.raises(ExportError, match="WEBNETS_TFJS_BACKEND='webgpu'.*one of wasm, cpu"):
+        run_jobs([])
 
 
 def test_case_ids_are_unique():

@@ -1,5 +1,6 @@
-"""Export-time optimizations (exporter/optimize.py): BatchNorm folding, no-op
-dropping, activation merging. Each case is exported with the rewrites on, run in
+"""Export-time optimizations (exporter/optimize.py): BatchNorm folding (after a
+layer or a Concatenate of layers), no-op dropping, activation merging, Rescaling
+folding. Each case is exported with the rewrites on, run in
 real TF.js and compared with the unchanged Keras model (bound 1e-5 relative);
 layer counts and weight names are checked in the written model.json.
 
@@ -135,6 +136,44 @@ def nested_model():
     return keras.Model(x, L.BatchNormalization(name="outer_bn")(y))
 
 
+def fire_module():
+    """SqueezeNet's Fire module with BatchNorm, behind a 1/255 Rescaling: everything folds into the convs.
+    The expand convs differ in bias, so the folded shift lands in BN's beta for one, in the conv's bias for
+    the other."""
+    x = keras.Input(IMG, name="pixels")
+    y = L.Rescaling(1 / 255, name="rescale")(x)
+    y = L.ReLU(name="stem_relu")(L.BatchNormalization(name="stem_bn")(L.Conv2D(4, 3, use_bias=False, name="stem")(y)))
+    e1 = L.Conv2D(3, 1, use_bias=False, name="expand1x1")(y)
+    e3 = L.Conv2D(5, 3, padding="same", name="expand3x3")(y)
+    y = L.Concatenate(name="concat")([e1, e3])
+    return keras.Model(x, L.ReLU(name="fire_relu")(L.BatchNormalization(name="fire_bn")(y)))
+
+
+def concat_not_folded():
+    """A Concatenate along rows (not channels) keeps its BN; a branch read twice, an offset Rescaling, a
+    Rescaling feeding two layers and a softmax after a Concatenate stay as they are. An element-wise
+    activation goes through a Concatenate along any axis."""
+    x = keras.Input(IMG)
+    a, b = L.Conv2D(4, 3, name="rows_a")(x), L.Conv2D(4, 3, name="rows_b")(x)
+    rows = L.BatchNormalization(name="rows_bn")(L.Concatenate(axis=1, name="rows")([a, b]))
+    c, d = L.Conv2D(4, 3, name="read_twice")(x), L.Conv2D(4, 3, name="other")(x)
+    twice = L.BatchNormalization(name="twice_bn")(L.Concatenate(name="twice_concat")([c, d]))
+    e, f = L.Conv2D(4, 3, name="tanh_a")(x), L.Conv2D(4, 3, name="tanh_b")(x)
+    tanh = L.Activation("tanh", name="tanh")(L.Concatenate(axis=1, name="tanh_concat")([e, f]))
+    g, h = L.Conv2D(4, 3, name="soft_a")(x), L.Conv2D(4, 3, name="soft_b")(x)
+    soft = L.Activation("softmax", name="soft")(L.Concatenate(name="soft_concat")([g, h]))
+    offset = L.Conv2D(8, 3, name="after_offset")(L.Rescaling(0.5, offset=1.0, name="offset")(x))
+    shared = L.Rescaling(2.0, name="shared_scale")(x)
+    shared = L.Add()([L.Conv2D(8, 3, name="s1")(shared), L.Conv2D(8, 3, name="s2")(shared)])
+    return keras.Model(x, [rows, twice, tanh, soft, offset, shared, L.Concatenate(name="c_again")([c, c])])
+
+
+def integer_pixels():
+    """The Rescaling casts the integer input to float: without it the conv would get integers, so it stays."""
+    x = keras.Input(IMG, dtype="int32")
+    return keras.Model(x, L.Conv2D(4, 3)(L.Rescaling(1 / 255)(x)))
+
+
 CASES = [
     Case("conv-bn", functional(IMG, conv_bn)),
     Case("conv-no-bias-bn", functional(IMG, conv_no_bias_bn)),
@@ -152,31 +191,37 @@ CASES = [
     Case("sequential", sequential_model),
     Case("shared-not-folded", shared_not_folded),
     Case("nested", nested_model),
+    Case("fire-module", fire_module),
+    Case("concat-not-folded", concat_not_folded),
+    Case("integer-pixels", integer_pixels),
     Case("MobileNetV2", application("MobileNetV2", (32, 32, 3), alpha=0.35)),
     Case("ResNet50", application("ResNet50", (32, 32, 3))),
     Case("ResNet50-no-optimize", application("ResNet50", (32, 32, 3)), optimize=False),
 ]
 
-# (folded BatchNorms, dropped no-ops, merged activations, layers before -> after)
+# (folded BatchNorms, dropped no-ops, merged activations, folded Rescalings, layers before -> after)
 EXPECTED = {
-    "conv-bn": (1, 0, 1, 4, 2),
-    "conv-no-bias-bn": (1, 0, 1, 4, 2),
-    "depthwise-bn": (1, 0, 1, 4, 2),
-    "separable-bn": (1, 0, 0, 3, 2),
-    "conv1d-causal-bn": (1, 0, 0, 6, 5),  # the causal padding is lowered to Reshape/ZeroPadding2D/Reshape
-    "dense-bn": (1, 0, 1, 4, 2),
-    "dense-sequence-bn": (1, 0, 0, 3, 2),
-    "bn-no-center-no-scale": (1, 0, 0, 3, 2),
-    "bn-no-center-no-bias": (1, 0, 0, 3, 2),
-    "bn-as-output": (1, 0, 0, 5, 4),
-    "dropout-as-output": (0, 1, 0, 4, 3),
-    "noops-everywhere": (1, 6, 1, 12, 4),
-    "activations-merged": (0, 0, 2, 8, 6),
-    "sequential": (1, 1, 2, 8, 4),
-    "shared-not-folded": (0, 0, 0, 12, 12),
-    "nested": (1, 0, 1, 7, 5),  # the outer BN follows a nested model: not folded,
-    "MobileNetV2": (52, 0, 35, 156, 69),
-    "ResNet50": (53, 0, 33, 177, 91),
+    "conv-bn": (1, 0, 1, 0, 4, 2),
+    "conv-no-bias-bn": (1, 0, 1, 0, 4, 2),
+    "depthwise-bn": (1, 0, 1, 0, 4, 2),
+    "separable-bn": (1, 0, 0, 0, 3, 2),
+    "conv1d-causal-bn": (1, 0, 0, 0, 6, 5),  # the causal padding is lowered to Reshape/ZeroPadding2D/Reshape
+    "dense-bn": (1, 0, 1, 0, 4, 2),
+    "dense-sequence-bn": (1, 0, 0, 0, 3, 2),
+    "bn-no-center-no-scale": (1, 0, 0, 0, 3, 2),
+    "bn-no-center-no-bias": (1, 0, 0, 0, 3, 2),
+    "bn-as-output": (1, 0, 0, 0, 5, 4),
+    "dropout-as-output": (0, 1, 0, 0, 4, 3),
+    "noops-everywhere": (1, 6, 1, 0, 12, 4),
+    "activations-merged": (0, 0, 2, 0, 8, 6),
+    "sequential": (1, 1, 2, 0, 8, 4),
+    "shared-not-folded": (0, 0, 0, 0, 12, 12),
+    "nested": (1, 0, 1, 0, 7, 5),  # the outer BN follows a nested model: not folded,
+    "fire-module": (2, 0, 2, 1, 10, 5),
+    "concat-not-folded": (0, 0, 1, 0, 24, 23),
+    "integer-pixels": (0, 0, 0, 0, 3, 3),
+    "MobileNetV2": (52, 0, 35, 0, 156, 69),
+    "ResNet50": (53, 0, 33, 0, 177, 91),
 }
 
 
@@ -210,9 +255,9 @@ def test_parity_with_keras(case, results):
 @pytest.mark.parametrize("case_id", sorted(EXPECTED))
 def test_rewrite_counts(case_id, results):
     summary = results[case_id].optimizations
-    folded, dropped, merged, before, after = EXPECTED[case_id]
-    assert (summary["folded_batchnorm"], summary["dropped_noops"], summary["merged_activations"]) == (
-        folded, dropped, merged)
+    *counts, before, after = EXPECTED[case_id]
+    assert [summary[key] for key in ("folded_batchnorm", "dropped_noops", "merged_activations",
+                                     "folded_rescaling")] == counts
     assert (summary["layers_before"], summary["layers_after"]) == (before, after)
     assert len(topology_layers(results[case_id].model_json)) == after
 
@@ -256,6 +301,26 @@ def test_shared_and_branched_layers_are_left_alone(results):
     assert len(layers["shared_conv"]["inbound_nodes"]) == 2 and len(layers["shared_bn"]["inbound_nodes"]) == 2
 
 
+def test_fire_module_becomes_three_convs_and_a_concatenate(results):
+    model_json = results["fire-module"].model_json
+    layers = {l["name"]: l for l in topology_layers(model_json)}
+    assert [l["class_name"] for l in layers.values()] == ["InputLayer", "Conv2D", "Conv2D", "Conv2D", "Concatenate"]
+    assert layers["stem"]["inbound_nodes"][0][0][0] == "pixels"  # the Rescaling went into the stem's kernel
+    assert all(layers[n]["config"]["activation"] == "relu" and layers[n]["config"]["use_bias"]
+               for n in ("stem", "expand1x1", "expand3x3"))
+    assert model_json["modelTopology"]["model_config"]["config"]["output_layers"][0][0] == "concat"
+    assert weight_names(model_json) == {f"{n}/{w}" for n in ("stem", "expand1x1", "expand3x3")
+                                        for w in ("kernel", "bias")}
+
+
+def test_concatenate_folds_only_where_exact(results):
+    layers = {l["name"]: l for l in topology_layers(results["concat-not-folded"].model_json)}
+    assert {"rows_bn", "twice_bn", "soft", "offset", "shared_scale"} <= set(layers)
+    assert "tanh" not in layers
+    assert layers["tanh_a"]["config"]["activation"] == layers["tanh_b"]["config"]["activation"] == "tanh"
+    assert layers["soft_a"]["config"]["activation"] == "linear"
+
+
 def quantization_model():
     keras.utils.set_random_seed(3)
     model = keras.Sequential([
@@ -294,6 +359,23 @@ def test_quantized_fold_checked_against_keras_with_the_exported_numbers(tmp_path
     assert dtypes == {"conv/kernel": kernel_dtype, "conv/bias": bias_dtype, "dw/depthwise_kernel": depthwise_dtype,
                       "dw/bias": bias_dtype, "fc/kernel": kernel_dtype, "fc/bias": bias_dtype}
     # The write-back is undone: the Keras model computes what it did before.
+    np.testing.assert_array_equal(keras_outputs(model, inputs)[0], before[0])
+
+
+@pytest.mark.parametrize("quantize", ["uint8", "float16"])
+def test_quantized_concatenate_fold_checked_against_keras(tmp_path, quantize):
+    """Each expand conv's folded kernel and bias is quantized on its own; writing them all back rebuilds the
+    Keras BatchNorm's shift slice by slice (one slice in BN's beta, one in the conv's bias)."""
+    keras.utils.set_random_seed(4)
+    model = fire_module()
+    randomize_state(model)
+    inputs = [np.random.default_rng(0).uniform(0, 255, (2, *IMG)).astype("float32")]
+    before = keras_outputs(model, inputs)
+    meta = export_keras_model(model, tmp_path / "q", quantization=parse_quantize([quantize]), inputs=inputs,
+                              log=lambda *_: None)
+    assert (meta["optimizations"]["folded_batchnorm"], meta["optimizations"]["folded_rescaling"]) == (2, 1)
+    assert meta["parity"]["max_rel_error"] <= BOUND
+    assert meta["parity"]["vs_float32_max_abs_error"] > 0
     np.testing.assert_array_equal(keras_outputs(model, inputs)[0], before[0])
 
 

@@ -1,19 +1,53 @@
 // Chooses the TF.js backend: WebGL first, then WASM, then the plain CPU backend,
-// each proven with a tiny computation before it is trusted. `?backend=NAME` forces one.
+// each proven with a tiny computation before it is trusted. `?backend=NAME` forces one,
+// `?threads=N` sets the WASM thread count.
 (function (WN) {
   'use strict';
   WN.params = new URLSearchParams(location.search);
-  WN.backend = {name: null, failures: []};
+  WN.backend = {name: null, failures: [], wasm: null};
+
+  // Threads for TF.js WASM. They exist only on a cross-origin isolated page (`make demo`
+  // sends COOP/COEP; a page opened from disk runs one thread). All logical cores, at most 4:
+  // beyond that a small model gains nothing; TF.js's own default is half the cores.
+  WN.wasmThreads = function () {
+    const asked = parseInt(WN.params.get('threads') || '', 10);
+    return asked > 0 ? asked : Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
+  };
+
+  // Initializes TF.js WASM with `threads` threads. tfjs-backend-wasm 4.22 sizes its pool as
+  // min(setThreadsCount, navigator.hardwareConcurrency / 2) (src/cc/backend.cc assumes two
+  // hyperthreads per core), so a 2-core machine would get 1 thread whatever is asked; while
+  // the module initializes (it reads the value once, then), the page reports twice the count.
+  // Returns what really happened. Shared with the bench page (bench/page/bench.js).
+  WN.initWasm = async function (threads) {
+    if (!tf.wasm) throw new Error('the WASM backend script did not load');
+    // data: URLs from vendor/wasm-binaries.js work from file://, where fetch() of files is refused.
+    tf.wasm.setWasmPaths(window.WEBNETS_WASM || 'vendor/');
+    tf.wasm.setThreadsCount(threads);
+    const shim = Math.floor((navigator.hardwareConcurrency || 1) / 2) < threads;
+    if (shim) Object.defineProperty(navigator, 'hardwareConcurrency', {configurable: true, get: () => threads * 2});
+    try {
+      if (!(await tf.setBackend('wasm'))) throw new Error('it could not be initialized');
+      await tf.ready();
+    } finally {
+      if (shim) delete navigator.hardwareConcurrency;
+    }
+    return {
+      threads_requested: threads, threads: tf.wasm.getThreadsCount(), hardware_concurrency_shim: shim,
+      crossOriginIsolated: self.crossOriginIsolated === true,
+      multithread_support: await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'),
+      simd_support: await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'),
+    };
+  };
 
   async function tryBackend(name) {
     try {
       if (name === 'wasm') {
-        if (!tf.wasm) throw new Error('the WASM backend script did not load');
-        // data: URLs from vendor/wasm-binaries.js work from file://, where fetch() of files is refused.
-        tf.wasm.setWasmPaths(window.WEBNETS_WASM || 'vendor/');
+        WN.backend.wasm = await WN.initWasm(WN.wasmThreads());
+      } else {
+        if (!(await tf.setBackend(name))) throw new Error(`it could not be initialized`);
+        await tf.ready();
       }
-      if (!(await tf.setBackend(name))) throw new Error(`it could not be initialized`);
-      await tf.ready();
       const probe = tf.tidy(() => tf.tensor([1, 2, 3]).square().sum());
       const value = (await probe.data())[0];
       probe.dispose();
@@ -41,7 +75,14 @@
 
   WN.describeBackend = function () {
     const labels = {webgl: 'WebGL (GPU)', wasm: 'WebAssembly (CPU)', cpu: 'plain JavaScript (CPU, slow)'};
-    let text = `TF.js ${tf.version.tfjs} on ${labels[WN.backend.name] || WN.backend.name}.`;
+    let text = `TF.js ${tf.version.tfjs} on ${labels[WN.backend.name] || WN.backend.name}`;
+    const wasm = WN.backend.wasm;
+    if (WN.backend.name === 'wasm' && wasm) {
+      const threads = wasm.multithread_support ? wasm.threads : 1;
+      text += ` (${threads} thread${threads === 1 ? '' : 's'}${wasm.simd_support ? ', SIMD' : ''}` +
+        (wasm.multithread_support ? '' : '; one thread: the page is not cross-origin isolated, serve it with `make demo`') + ')';
+    }
+    text += '.';
     if (WN.backend.failures.length) {
       text += ' ' + WN.backend.failures.map((f) => `${f.backend === 'webgl' ? 'WebGL' : f.backend} is unavailable (${f.error}),`).join(' ') +
         ` so the models run on ${WN.backend.name}.`;
