@@ -24,8 +24,15 @@
     // data: URLs from vendor/wasm-binaries.js work from file://, where fetch() of files is refused.
     tf.wasm.setWasmPaths(window.WEBNETS_WASM || 'vendor/');
     tf.wasm.setThreadsCount(threads);
-    const shim = Math.floor((navigator.hardwareConcurrency || 1) / 2) < threads;
-    if (shim) Object.defineProperty(navigator, 'hardwareConcurrency', {configurable: true, get: () => threads * 2});
+    let shim = false;
+    if (Math.floor((navigator.hardwareConcurrency || 1) / 2) < threads) {
+      try {
+        Object.defineProperty(navigator, 'hardwareConcurrency', {configurable: true, get: () => threads * 2});
+        shim = true;
+      } catch (error) {
+        // A browser that forbids it gets TF.js's own count (half the cores), which still works.
+      }
+    }
     try {
       if (!(await tf.setBackend('wasm'))) throw new Error('it could not be initialized');
       await tf.ready();
