@@ -183,6 +183,15 @@ class _Graph:
             branches.append(producer)
         return branches
 
+    def linear_sources(self, producer, classes):
+        """The linear layers of `classes` whose outputs `producer`'s output is made of: the producer
+        itself, or each branch of a Concatenate (see linear_branches); else None."""
+        if producer["class_name"] == "Concatenate":
+            return self.linear_branches(producer, classes)
+        if producer["class_name"] in classes and producer["config"].get("activation", "linear") == "linear":
+            return [producer]
+        return None
+
     def consumer(self, producer):
         """The first layer reading `producer`'s output, or None."""
         return next((e for e in self.layers if any(ref[0] == producer["name"] for node in e["inbound_nodes"]
@@ -247,12 +256,10 @@ def fold_batchnorm(graph, weights):
         producer = graph.sole_input(bn)
         if producer is None or not graph.feeds_only(producer, bn):
             continue
-        if producer["class_name"] == "Concatenate":
-            layers = graph.linear_branches(producer, FOLD_TARGETS)
-            if not layers or not _is_channel_axis(producer["config"].get("axis", -1), layers):
-                continue
-        else:
-            layers = [producer]
+        layers = graph.linear_sources(producer, FOLD_TARGETS)
+        concat = producer["class_name"] == "Concatenate"
+        if not layers or (concat and not _is_channel_axis(producer["config"].get("axis", -1), layers)):
+            continue
         index = {name: position for position, (name, _) in enumerate(weights)}
         plans = [_fold_plan(layer, bn, weights, index) for layer in layers]
         if not all(plans) or sum(plan["channels"] for plan in plans) != plans[0]["bn_channels"]:
@@ -399,13 +406,9 @@ def merge_activations(graph):
         producer = graph.sole_input(entry)
         if producer is None or not graph.feeds_only(producer, entry):
             continue
-        if producer["class_name"] == "Concatenate":
-            hosts = graph.linear_branches(producer, ACTIVATION_HOSTS)
-            if not hosts or activation not in ELEMENTWISE_ACTIVATIONS:
-                continue
-        elif producer["class_name"] in ACTIVATION_HOSTS and producer["config"].get("activation", "linear") == "linear":
-            hosts = [producer]
-        else:
+        hosts = graph.linear_sources(producer, ACTIVATION_HOSTS)
+        concat = producer["class_name"] == "Concatenate"
+        if not hosts or (concat and activation not in ELEMENTWISE_ACTIVATIONS):
             continue
         for host in hosts:
             host["config"]["activation"] = activation

@@ -64,11 +64,6 @@ class IsolatedHandler(http.server.SimpleHTTPRequestHandler):
             super().log_message(*args)
 
 
-def isolated_handler(mounts, quiet=False):
-    """A handler class serving {URL prefix: directory} with the isolation headers."""
-    return type("Handler", (IsolatedHandler,), {"mounts": dict(mounts), "quiet": quiet})
-
-
 def serving(mounts, host="127.0.0.1", port=0, quiet=True):
     """Serve {URL prefix: directory} in a background thread; yields the base URL (port 0: any free port)."""
     return in_background(_handler(mounts, quiet), host, port)
@@ -104,7 +99,9 @@ def serve_forever(directory, host="127.0.0.1", port=8000):
 
 
 def _handler(mounts, quiet):
-    return functools.partial(isolated_handler(mounts, quiet), directory=str(next(iter(mounts.values()))))
+    """A handler serving {URL prefix: directory} with the isolation headers."""
+    handler = type("Handler", (IsolatedHandler,), {"mounts": dict(mounts), "quiet": quiet})
+    return functools.partial(handler, directory=str(next(iter(mounts.values()))))
 
 
 def _listening(handler, host, port):
