@@ -10,7 +10,7 @@ JS_STAMP := node_modules/.webnets-installed
 MODELS := alexnet googlenet resnet squeezenet simple_rnn lstm gru dqn
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 
-.PHONY: help setup test convert verify layers readme lock clean export export-all list data vendor demo publish bench
+.PHONY: help setup system test convert verify layers readme lock clean export export-all list data vendor demo publish bench
 
 help:
 	@echo "make export MODEL=squeezenet       train (or load the checkpoint), convert, verify -> web_demo/models/"
@@ -38,7 +38,7 @@ $(JS_STAMP): package.json package-lock.json
 
 VENDOR := web_demo/vendor/tf.min.js
 
-setup: $(PY_STAMP) $(JS_STAMP) $(VENDOR)
+setup: system $(PY_STAMP) $(JS_STAMP) $(VENDOR)
 
 # TF.js for the page, copied from node_modules (the page never uses an outside CDN).
 $(VENDOR): $(JS_STAMP) web_demo/vendor.mjs
@@ -47,7 +47,7 @@ $(VENDOR): $(JS_STAMP) web_demo/vendor.mjs
 vendor: $(VENDOR)
 
 DEMO_PORT ?= 8000
-# Cross-origin isolated (COOP/COEP headers, exporter/serve.py), so TF.js runs threaded WASM;
+# Cross-origin isolated (COOP/COEP headers, exporter/browser/serve.py), so TF.js runs threaded WASM;
 # opening web_demo/index.html from disk works too, with single-threaded WASM.
 demo: setup
 	$(PY) -m exporter serve web_demo --port $(DEMO_PORT)
@@ -92,6 +92,11 @@ bench: setup data $(BENCH_STAMP)
 list: $(PY_STAMP)
 	$(PY) -m exporter list
 
+# Node.js, Chromium, Firefox and the offline dataset from Debian (root with apt-get installs
+# them; elsewhere it says what to install, and pytest lists the tests it had to skip).
+system:
+	@bash .ci/system-packages
+
 test: setup data
 	$(PY) -m pytest -q tests
 
@@ -107,7 +112,7 @@ layers: $(PY_STAMP)
 
 # Regenerate the README's supported-layers table from the translator registry.
 readme: $(PY_STAMP)
-	$(PY) -c "from exporter.docs import update_readme; update_readme('README.md')"
+	$(PY) -c "from exporter.layers.table import update_readme; update_readme('README.md')"
 
 # Regenerate requirements.lock from pyproject's pins in a throw-away venv.
 lock:

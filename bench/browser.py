@@ -3,7 +3,7 @@
 The page (bench/page/) is served over loopback HTTP with COOP/COEP headers, so it is
 cross-origin isolated: SharedArrayBuffer exists, and both TF.js WASM and ONNX Runtime
 Web can run their threaded SIMD binaries. Browser flags, the Chromium lookup and the
-vendor copy come from tests/browser.py, so the bench runs the browser the tests run.
+vendor copy come from exporter/browser/chromium.py, so the bench runs the browser the tests run.
 
 Cold: a fresh browser context (own HTTP cache, no shader cache) loads the model and
 predicts once. Warm: one page holds every format of a backend and times them in
@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from exporter.serve import serving
-from tests.browser import CHROMIUM_FLAGS, WEB_DEMO, chromium_path, ensure_vendor, relative_error
+from exporter.browser.chromium import CHROMIUM_FLAGS, WEB_DEMO, chromium_path, ensure_vendor
+from exporter.browser.serve import serving
+from exporter.parity.tolerances import relative_error
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = Path(__file__).resolve().parent / "page"
@@ -39,7 +40,7 @@ WARM_PAGES = 3
 
 def serve_isolated(models_dir):
     """/ = bench/page, /vendor/ and /js/ = the demo's TF.js and backend set-up, /ort/ = onnxruntime-web,
-    /models/ = models_dir; with the headers of `make demo` (exporter/serve.py): cross-origin isolated."""
+    /models/ = models_dir; with the headers of `make demo` (exporter/browser/serve.py): cross-origin isolated."""
     mounts = {"/": PAGE, "/vendor/": WEB_DEMO / "vendor", "/js/": WEB_DEMO / "js", "/ort/": ORT_DIST,
               "/models/": Path(models_dir)}
     return serving(mounts)

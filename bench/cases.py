@@ -61,7 +61,7 @@ class Case:
 
         if self.spec is None or type(self.spec).validation_data is ZooModel.validation_data:
             return None
-        from exporter.auto_quantize import Validation
+        from exporter.quantize import Validation
 
         inputs, labels = self.spec.validation_data(quick=self.quick)
         return Validation(inputs, labels, f"{self.spec.name}: {self.spec.validation_source}")
@@ -83,7 +83,7 @@ class Case:
 def build_cases(names, work, *, quick=False, log=print):
     """Cases for `names` (from ALL). A zoo model without a checkpoint is trained first, as
     `make export` would (artifacts/checkpoints/); with quick, it gets random weights in `work` instead."""
-    from exporter.zoo_export import _checkpoint_paths
+    from exporter.zoo.checkpoints import Checkpoint
     from models import zoo
 
     cases = []
@@ -98,7 +98,7 @@ def build_cases(names, work, *, quick=False, log=print):
                                       "weights offline, and sizes/latency do not depend on the values)"))
             continue
         spec = zoo.get(name)
-        checkpoint = _checkpoint_paths(name)[0]
+        checkpoint = Checkpoint.of(name).model
         weights = f"trained ({checkpoint.parent.parent.name}/{checkpoint.parent.name}/{checkpoint.name})"
         if not checkpoint.exists():
             if quick:
@@ -106,7 +106,7 @@ def build_cases(names, work, *, quick=False, log=print):
                 spec.build("demo").save(checkpoint)
                 weights = "random (no checkpoint; --quick does not train)"
             else:
-                from exporter.zoo_export import train_or_load
+                from exporter.zoo.training import train_or_load
 
                 log(f"{name}: no checkpoint at {checkpoint}: training the demo model first (as `make export` does)")
                 train_or_load(spec, log=log)

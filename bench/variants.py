@@ -3,11 +3,11 @@
 Written with the exporter's own functions (the same write path as `convert`, BatchNorm
 folding included), scored with the zoo's evaluate code on the weights as TF.js will
 read them: the shards are read back and dequantized into the Keras model
-(exporter/convert.py `_as_exported`). The TF.js parity of each export is the
+(exporter/pipeline/layers_format.py `LayersModel.keras_as_exported`). The TF.js parity of each export is the
 exporter's business (tests); the bench skips the Node run for the fixed dtypes.
 
 Bytes: model.json + shards, each file compressed on its own as HTTP sends it
-(exporter/transfer.py: gzip -9, brotli quality 11).
+(exporter/output/transfer.py: gzip -9, brotli quality 11).
 """
 
 import contextlib
@@ -21,9 +21,8 @@ PRUNE_QUANTIZE = "uint8"  # export's default dtype: pruning is about what gzip/b
 MAX_ACCURACY_DROP = 1.0  # points, --quantize auto's default
 
 
-def _quantization(q, case, log):
-    from exporter.auto_quantize import AutoQuantize
-    from exporter.weights import parse_quantize
+def _quantization(q, case):
+    from exporter.quantize import QuantizeRequest
 
     if q == "none":
         return None
@@ -31,20 +30,19 @@ def _quantization(q, case, log):
         validation = case.validation()
         if validation is None:
             return None
-        return AutoQuantize(max_drop=MAX_ACCURACY_DROP, validation=validation, log=log)
-    return parse_quantize([q])
+        return QuantizeRequest.automatic(MAX_ACCURACY_DROP, validation)
+    return QuantizeRequest.parse(q)
 
 
 def measure_variants(case, model, work, log=print, quantizations=QUANTIZATIONS):
     """{"bytes": {q: {raw, gzip, brotli} | None}, "accuracy": {q: float | None}, "auto": {...} | None}."""
-    from exporter.auto_quantize import AutoQuantize
-    from exporter.convert import _as_exported, model_files, write_layers_model
-    from exporter.transfer import compressed_sizes
+    from exporter.output import compressed_sizes, model_files
+    from exporter.pipeline import write_layers_model
 
     result = {"bytes": {}, "accuracy": {}, "auto": None, "seconds": {}}
     for q in quantizations:
         started = time.perf_counter()
-        quantization = _quantization(q, case, log)
+        quantization = _quantization(q, case)
         if q != "none" and quantization is None:
             result["bytes"][q] = result["accuracy"][q] = None
             result["auto"] = {"offered": False, "why": "random weights, no data" if case.spec is None else
@@ -52,12 +50,12 @@ def measure_variants(case, model, work, log=print, quantizations=QUANTIZATIONS):
             continue
         out = Path(work) / case.key / f"variant-{q}"
         out.mkdir(parents=True)
-        model_json, weights, _ = write_layers_model(model, out, quantization)
+        written = write_layers_model(model, out, quantization, log=log)
         result["bytes"][q] = compressed_sizes(out, model_files(out))
-        with _as_exported(model, out, weights, quantization, model_json):
+        with written.keras_as_exported():
             result["accuracy"][q] = case.evaluate(model)
-        if isinstance(quantization, AutoQuantize):
-            record = quantization.result.record
+        if written.quantization.record is not None:
+            record = written.quantization.record
             result["auto"] = {
                 "offered": True,
                 "max_accuracy_drop_points": record["max_accuracy_drop_points"],
@@ -76,8 +74,7 @@ def measure_variants(case, model, work, log=print, quantizations=QUANTIZATIONS):
 def measure_pruned(case, work, log=print, sparsity=PRUNE_SPARSITY):
     """`export --prune SPARSITY --quantize uint8` through the exporter's Python entry point (the
     zoo fine-tune included), from this case's checkpoint. None where the zoo model has no fine-tune."""
-    from exporter.weights import parse_quantize
-    from exporter.zoo_export import export_model
+    from exporter.zoo import export_model
 
     if not case.prunable:
         return None
@@ -85,11 +82,10 @@ def measure_pruned(case, work, log=print, sparsity=PRUNE_SPARSITY):
     out_root = Path(work) / case.key / "pruned"
     # Keras' fine-tuning progress bars would bury the bench's own lines.
     with contextlib.redirect_stdout(io.StringIO()):
-        meta = export_model(case.spec.name, out_root=out_root, quantization=parse_quantize([PRUNE_QUANTIZE]),
+        meta = export_model(case.spec.name, out_root=out_root, quantize=PRUNE_QUANTIZE,
                             weights=str(case.checkpoint), quick=case.quick, prune=sparsity, log=log)
     key = case.metric["key"]
-    from exporter.convert import model_files
-    from exporter.transfer import compressed_sizes
+    from exporter.output import compressed_sizes, model_files
 
     out = out_root / case.spec.name
     record = meta.get("pruning") or {}

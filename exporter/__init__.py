@@ -1,5 +1,34 @@
-"""webnets exporter: Keras 3 -> TensorFlow.js layers models, verified in TF.js."""
+"""webnets exporter: Keras 3 -> TensorFlow.js layers models, verified in TF.js.
 
+Python API:
+
+    import exporter
+    exporter.convert("model.keras", "out/", quantize="uint8")   # -> meta dict (out/meta.json)
+    exporter.verify("out/")                                     # -> ParityReport
+
+Layout, one subpackage per pipeline stage:
+
+    cli.py       the command line: one handler per subcommand
+    zoo/         `export MODEL`: train or load a zoo model (models/), prune, convert, index.json
+    pipeline/    `convert`: one model through the stages below into a verified directory, meta.json
+    layers/      load a Keras file safely; translate its topology to tfjs-layers (translators/)
+    optimize/    rewrites of the translated topology: fold BatchNorm, drop no-ops, merge activations
+    quantize/    the quantization request, resolved per model; --quantize auto; the shard writer
+    parity/      run the export in TF.js under Node and compare with Keras; `verify`; tolerances
+    output/      atomic export directories, model.js for file:// pages, transfer sizes
+    publish/     exported models -> a CDN origin (fsspec), index.json with SRI hashes
+    browser/     serving the demo cross-origin isolated; headless Chromium for tests and bench
+    weights.py   where an exported weight lives in Keras, and Keras run with other values for it
+    official.py  the official tensorflowjs package (writer, quantizer, graph converter)
+    errors.py    ExportError: every failure a user can cause, with its fix
+
+Imports run one way, top to bottom: cli -> zoo -> pipeline -> (layers, optimize, quantize,
+parity, output) -> weights -> official, errors; publish and browser need only errors.
+tests/test_layout.py holds every module to it. `models/` (the zoo's architectures, data and training) never imports `exporter/`;
+`exporter/zoo` is the one place that imports `models/`.
+"""
+
+import importlib
 import os
 
 __version__ = "0.1.0"
@@ -9,3 +38,33 @@ __version__ = "0.1.0"
 # anything imports TensorFlow; an explicit user setting wins.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+# TensorFlow turns its oneDNN kernels on by default only on some CPUs (Intel); without them the
+# CPU has no channels_first convolution, so the Keras reference of a channels_first model fails
+# to run (measured on an AMD EPYC: "Conv2D op currently only supports the NHWC tensor format").
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+# name -> the module defining it. Imported on first use (PEP 562), so `import exporter` and the
+# CLI's option checks stay fast: `convert` pulls in Keras and TensorFlow.
+_PUBLIC = {
+    "convert": "exporter.pipeline",
+    "export_keras_model": "exporter.pipeline",
+    "verify": "exporter.parity",
+    "ParityReport": "exporter.parity",
+    "QuantizeRequest": "exporter.quantize",
+    "Quantization": "exporter.quantize",
+    "export_model": "exporter.zoo",
+    "ExportError": "exporter.errors",
+    "UnsupportedLayerError": "exporter.errors",
+    "ParityError": "exporter.errors",
+}
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name):
+    if name in _PUBLIC:
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'exporter' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

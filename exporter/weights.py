@@ -1,20 +1,63 @@
-"""Weights: numpy arrays named as TF.js expects, written as 4 MiB shards with the
-official `tensorflowjs` writer (which also quantizes), and read back dequantized."""
+"""Where an exported weight lives in Keras, and running Keras with other values for it.
 
-import fnmatch
+`translate_model` names every weight as TF.js will ([(tfjs name, value)]). A value
+is one of:
+
+    a Keras variable   the weight is that variable;
+    a FoldedWeight     computed at export time from Keras variables (a BatchNorm
+                       folded into a conv kernel, exporter/optimize): its
+                       `write_back(array)` gives the variable assignments under
+                       which the unchanged Keras model computes what TF.js
+                       computes with `array`;
+    a numpy array      derived at export time with no home in Keras (a lowered
+                       layer's constants); it is written as float32 and left alone.
+
+A weight with a home (the first two) may be quantized, because Keras can then be
+run with exactly the numbers TF.js will use: `keras_with_values` is that one
+helper, used by the parity reference of a quantized export, by `--quantize auto`'s
+accuracy measurements, and by the benchmark's accuracy of each weight variant.
+"""
+
+import contextlib
+from dataclasses import dataclass
+from typing import Callable, Iterable, Mapping
 
 import numpy as np
 
-from .errors import ExportError
-from .official import read_weights as tfjs_read
-from .official import write_weights as tfjs_write
-
-DEFAULT_SHARD_BYTES = 4 * 1024 * 1024
-QUANTIZE_DTYPES = ("float16", "uint8", "uint16")
+__all__ = ["FoldedWeight", "has_home", "as_numpy", "keras_with_values"]
 
 
-def as_numpy(weights):
-    """[(name, variable or array)] -> [{'name', 'data'}] with tfjs dtypes (float32 / int32)."""
+@dataclass(eq=False)  # compared by identity: field-wise == on arrays has no truth value
+class FoldedWeight:
+    """A weight computed at export time from Keras variables (see the module docstring)."""
+
+    value: np.ndarray
+    write_back: Callable  # array -> [(keras variable, array)]
+
+    def numpy(self):
+        return self.value
+
+
+def is_variable(value) -> bool:
+    return hasattr(value, "assign") and hasattr(value, "numpy")
+
+
+def has_home(value) -> bool:
+    """Whether Keras can be made to compute with other values of this weight."""
+    return is_variable(value) or isinstance(value, FoldedWeight)
+
+
+def assignments(value, array) -> list:
+    """[(keras variable, array)] that make Keras compute with `array` as this weight."""
+    if is_variable(value):
+        return [(value, array)]
+    if isinstance(value, FoldedWeight):
+        return list(value.write_back(array))
+    raise TypeError(f"a derived weight ({type(value).__name__}) has no home in the Keras model")
+
+
+def as_numpy(weights: Iterable) -> list:
+    """[(name, value)] -> [{'name', 'data'}] with the dtypes TF.js stores (float32 / int32)."""
     entries = []
     for name, value in weights:
         data = np.asarray(value.numpy() if hasattr(value, "numpy") else value)
@@ -26,63 +69,24 @@ def as_numpy(weights):
     return entries
 
 
-def parse_quantize(options):
-    """CLI values -> the official quantization_dtype_map.
+@contextlib.contextmanager
+def keras_with_values(weights: Iterable, values: Mapping[str, np.ndarray]):
+    """Within the block, the Keras model computes with `values` ({tfjs name: array}) for those weights.
 
-    Each option is DTYPE (every float weight) or DTYPE=PATTERN[,PATTERN...]
-    (weights whose tfjs name matches a glob, as the official --quantize_uint8=pattern).
+    Weights without a home are skipped (their TF.js value is Keras' own). Every
+    write-back is computed before any assignment: a folded kernel's write-back
+    changes its BatchNorm, which the folded bias's write-back completes, and the
+    slices of a BatchNorm folded into a Concatenate's branches fill one shared
+    array. Afterwards every variable holds its old value again.
     """
-    qmap = {}
-    for option in options or []:
-        dtype, _, patterns = option.partition("=")
-        if dtype not in QUANTIZE_DTYPES:
-            raise ExportError(f"--quantize {option!r}: unknown quantization '{dtype}'. Fix: use one of "
-                              f"{', '.join(QUANTIZE_DTYPES)}, optionally as DTYPE=PATTERN to quantize only "
-                              "weights whose name matches a glob pattern (e.g. uint8='conv*/kernel').")
-        if not patterns:
-            if any(v is True for v in qmap.values()):
-                raise ExportError(f"--quantize {option!r}: only one quantization may apply to all weights. "
-                                  "Fix: give the others a pattern, e.g. --quantize float16 --quantize uint8='*/kernel'.")
-            qmap[dtype] = True
-        else:
-            existing = qmap.get(dtype)
-            if existing is True:
-                continue
-            qmap[dtype] = (existing or []) + [p for p in patterns.split(",") if p]
-    return qmap or None
-
-
-def describe_quantization(qmap):
-    if not qmap:
-        return "none"
-    if getattr(qmap, "description", None):  # --quantize auto: its map lists every weight by name
-        return qmap.description
-    return " ".join(k if v is True else f"{k}={','.join(v)}" for k, v in qmap.items())
-
-
-def check_patterns_match(qmap, names):
-    """A pattern that matches no weight is almost always a typo: say so."""
-    for dtype, patterns in (qmap or {}).items():
-        if patterns is True:
-            continue
-        for pattern in patterns:
-            if not fnmatch.filter(names, pattern):
-                raise ExportError(f"--quantize {dtype}={pattern}: the pattern matches no weight. Weight names look "
-                                  f"like {', '.join(names[:3])}. Fix: correct the pattern.")
-
-
-def write_shards(entries, out_dir, shard_size_bytes=DEFAULT_SHARD_BYTES, quantization=None):
-    """Write `group1-shard{i}of{n}.bin` into out_dir and return the weights manifest."""
-    if shard_size_bytes <= 0:
-        raise ExportError(f"--shard-size {shard_size_bytes}: must be a positive number of bytes.")
-    check_patterns_match(quantization, [e["name"] for e in entries])
-    if not entries:
-        return [{"paths": [], "weights": []}]
-    return tfjs_write.write_weights([entries], str(out_dir), shard_size_bytes=shard_size_bytes,
-                                    write_manifest=False, quantization_dtype_map=quantization)
-
-
-def read_dequantized(manifest, model_dir):
-    """{tfjs weight name: float32/int32 array} as TF.js will see them after dequantization."""
-    groups = tfjs_read.read_weights(manifest, str(model_dir))
-    return {e["name"]: np.asarray(e["data"]) for group in groups for e in group}
+    pairs = [pair for name, value in weights if name in values and has_home(value)
+             for pair in assignments(value, values[name])]
+    variables = list({id(variable): variable for variable, _ in pairs}.values())
+    saved = [variable.numpy() for variable in variables]
+    try:
+        for variable, array in pairs:
+            variable.assign(np.asarray(array).reshape(variable.shape).astype(variable.dtype))
+        yield
+    finally:
+        for variable, value in zip(variables, saved):
+            variable.assign(value)

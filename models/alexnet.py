@@ -64,6 +64,7 @@ class AlexNet(ImageClassifier):
     """
 
     name = "alexnet"
+    display_name = "AlexNet"
     family = "alexnet"
     params_paper = 62_378_344
     params_demo = 613_546

@@ -30,6 +30,7 @@ class ZooModel:
     """Base class; subclasses are registered with `models.zoo.register_model`."""
 
     name = ""
+    display_name = ""  # what the demo's card is titled (meta.json and index.json carry it)
     family = ""
     task = ""  # "image-classification" | "text-generation" | "reinforcement-learning"
     dataset = ""

@@ -30,7 +30,7 @@ import numpy as np
 
 from .base import TrainResult, ZooModel
 from .envs import ACTIONS, MazeEnv
-from .training import SEED, set_seeds, strategy_scope
+from .training import SEED, release_from_cluster, set_seeds, strategy_scope, worker_failures
 from .zoo import register_model
 
 NATURE_INPUT = (84, 84, 4)
@@ -433,6 +433,7 @@ QUICK = {"total_steps": 400, "learning_starts": 100, "train_every": 1, "gradient
 @register_model
 class DQN(ZooModel):
     name = "dqn"
+    display_name = "DQN (maze)"
     family = "dqn"
     task = "reinforcement-learning"
     dataset = "maze (webnets gymnasium env) + CartPole-v1"
@@ -450,7 +451,7 @@ class DQN(ZooModel):
     @property
     def extra_io_specs(self):
         """io_spec() of the extra models train() returns, by name (the CartPole agent)."""
-        return {"dqn_cartpole": CARTPOLE_IO_SPEC}
+        return {"dqn_cartpole": cartpole_io_spec()}
 
     def build_cartpole(self, **overrides):
         set_seeds()
@@ -468,7 +469,8 @@ class DQN(ZooModel):
 
         set_seeds()
         maze_agent = DQNAgent(model, maze_cfg, strategy=strategy, seed=SEED)
-        maze = maze_agent.train(MazeEnv(), evaluate=evaluate_maze_all_starts, log=log, desc="dqn maze")
+        with worker_failures(strategy):
+            maze = maze_agent.train(MazeEnv(), evaluate=evaluate_maze_all_starts, log=log, desc="dqn maze")
         metrics = self.evaluate(model, quick=quick)
 
         set_seeds()
@@ -476,10 +478,13 @@ class DQN(ZooModel):
             cartpole_model = self.build_cartpole()
         cart_agent = DQNAgent(cartpole_model, cart_cfg, strategy=strategy, seed=SEED + 1)
         episodes = cart_cfg.eval_episodes
-        cart = cart_agent.train(
-            make_cartpole(), log=log, desc="dqn cartpole",
-            evaluate=lambda q: (evaluate_cartpole(q, episodes, seed=40_000, action_repeat_k=cart_cfg.action_repeat),
-                                {}))
+        with worker_failures(strategy):
+            cart = cart_agent.train(
+                make_cartpole(), log=log, desc="dqn cartpole",
+                evaluate=lambda q: (evaluate_cartpole(q, episodes, seed=40_000,
+                                                      action_repeat_k=cart_cfg.action_repeat), {}))
+        release_from_cluster(model)  # from here on the chief saves and exports alone
+        release_from_cluster(cartpole_model)
         metrics["cartpole_mean_return"] = evaluate_cartpole(
             cart_agent.q_values, 10 if quick else 100, action_repeat_k=cart_cfg.action_repeat)
         metrics.update({
@@ -522,12 +527,30 @@ class DQN(ZooModel):
         return [np.stack([env.reset(seed=SEED + i)[0] for i in range(count)])]
 
 
-CARTPOLE_IO_SPEC = {
-    "inputs": [{"name": "observation", "shape": [None, 4], "dtype": "float32", "preprocessing": {
-        "environment": CARTPOLE_ID,
-        "features": ["cart_position", "cart_velocity", "pole_angle", "pole_angular_velocity"],
-        "note": "the raw gymnasium observation, no scaling"}}],
-    "action_repeat": CARTPOLE_CONFIG.action_repeat,  # the agent acts on every 2nd physics step
-    "outputs": [{"name": "q_values", "shape": [None, 2], "dtype": "float32"}],
-    "labels": CARTPOLE_LABELS,
-}
+def cartpole_dynamics():
+    """gymnasium's CartPole-v1 constants, read from the env itself, so that the browser's simulation
+    (web_demo/js/agents.js, the same Euler step) runs the physics the agent was trained on."""
+    env = gym.make(CARTPOLE_ID)
+    core = env.unwrapped
+    dynamics = {"gravity": core.gravity, "mass_cart": core.masscart, "mass_pole": core.masspole,
+                "half_pole_length": core.length, "force": core.force_mag, "tau": core.tau,
+                "x_limit": core.x_threshold, "theta_limit": core.theta_threshold_radians,
+                "max_episode_steps": env.spec.max_episode_steps, "integrator": core.kinematics_integrator,
+                "reset_range": 0.05}
+    env.close()
+    return {key: float(value) if isinstance(value, (int, float)) and key != "max_episode_steps" else value
+            for key, value in dynamics.items()}
+
+
+def cartpole_io_spec():
+    return {
+        "display_name": "DQN (CartPole)",
+        "inputs": [{"name": "observation", "shape": [None, 4], "dtype": "float32", "preprocessing": {
+            "environment": CARTPOLE_ID,
+            "features": ["cart_position", "cart_velocity", "pole_angle", "pole_angular_velocity"],
+            "dynamics": cartpole_dynamics(),
+            "note": "the raw gymnasium observation, no scaling"}}],
+        "action_repeat": CARTPOLE_CONFIG.action_repeat,  # the agent acts on every 2nd physics step
+        "outputs": [{"name": "q_values", "shape": [None, 2], "dtype": "float32"}],
+        "labels": CARTPOLE_LABELS,
+    }

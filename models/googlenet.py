@@ -102,6 +102,7 @@ class GoogLeNet(ImageClassifier):
     """
 
     name = "googlenet"
+    display_name = "GoogLeNet"
     family = "googlenet"
     params_paper = 6_998_552
     params_demo = 97_578

@@ -9,7 +9,7 @@ import numpy as np
 
 from .base import TrainResult, ZooModel
 from .data import fashion_mnist
-from .training import fit, set_seeds, strategy_scope
+from .training import fit, release_from_cluster, set_seeds, strategy_scope, worker_failures
 
 DEMO_INPUT = (28, 28, 1)
 PAPER_INPUT = (224, 224, 3)
@@ -67,7 +67,9 @@ class ImageClassifier(ZooModel):
         history, epoch_seconds, batch_losses = fit(
             model, self._augmented(x_train, y_train, batch), None, epochs=epochs, batch_size=None,
             validation_data=(x_test, y_test))
-        metrics = self.evaluate(model, quick=quick)
+        with worker_failures(strategy, "evaluation"):  # under a multi-worker strategy, every worker predicts
+            metrics = self.evaluate(model, quick=quick)
+        release_from_cluster(model)  # from here on the chief saves and exports alone
         metrics["seconds_per_epoch"] = float(np.median(epoch_seconds))
         metrics["train_seconds"] = float(sum(epoch_seconds))
         curves = {"loss": history.get("loss", []), "test_accuracy": history.get("val_accuracy", [])}

@@ -41,7 +41,7 @@ import numpy as np
 
 from .base import TrainResult, ZooModel
 from .data import moby_dick
-from .training import SEED, fit, set_seeds, strategy_scope
+from .training import SEED, agree_any, fit, is_multiworker, release_from_cluster, set_seeds, strategy_scope
 from .zoo import register_model
 
 VOCAB_SIZE = len(moby_dick.VOCABULARY)
@@ -299,13 +299,16 @@ class CharLanguageModel(ZooModel):
         model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=self.clipnorm),
                       loss="sparse_categorical_crossentropy")
 
-    def _callbacks(self, quick, log):
-        """Held-out bits per character after every epoch, and the time budget."""
+    def _callbacks(self, quick, log, strategy=None):
+        """Held-out bits per character after every epoch, and the time budget. Under a multi-worker
+        strategy the workers agree on stopping (every 10th batch), or the one that stopped first would
+        leave the others waiting in their next step."""
         import time
 
         import keras
 
         spec, budget = self, self.time_budget_seconds
+        check_every = 10 if is_multiworker(strategy) else 1
 
         class HeldOutAndBudget(keras.callbacks.Callback):
             def on_train_begin(self, logs=None):
@@ -316,7 +319,9 @@ class CharLanguageModel(ZooModel):
                 log(f"epoch {epoch + 1}: held-out {self.bits_per_char[-1]:.3f} bits per character")
 
             def on_train_batch_end(self, batch, logs=None):
-                if time.perf_counter() - self.started > budget and not self.model.stop_training:
+                if batch % check_every or self.model.stop_training:
+                    return
+                if agree_any(strategy, time.perf_counter() - self.started > budget):
                     log(f"time budget of {budget}s reached: stopping training early")
                     self.model.stop_training = True
 
@@ -337,10 +342,11 @@ class CharLanguageModel(ZooModel):
             self._compile(twin, steps)
         log(f"{self.name}: {data.count} windows of {data.length} characters per epoch, batch {data.batch_size}, "
             f"{epochs} epoch(s), {steps} steps")
-        held_out = self._callbacks(quick, log)
+        held_out = self._callbacks(quick, log, strategy)
         history, epoch_seconds, batch_losses = fit(twin, data, None, epochs=epochs, batch_size=None,
                                                    callbacks=[held_out])
         copy_from_twin(twin, model)
+        release_from_cluster(model)  # from here on the chief saves and exports alone
         metrics = {"bits_per_char": held_out.bits_per_char[-1],
                    "seconds_per_epoch": float(np.median(epoch_seconds)),  # training only, not the evaluation
                    "train_seconds": float(sum(epoch_seconds)),
@@ -396,6 +402,7 @@ class CharLanguageModel(ZooModel):
 @register_model
 class SimpleRNNModel(CharLanguageModel):
     name = "simple_rnn"
+    display_name = "SimpleRNN"
     params_paper = 841_206
     params_demo = 194_866
     cell_class = "SimpleRNN"
@@ -404,6 +411,7 @@ class SimpleRNNModel(CharLanguageModel):
 @register_model
 class LSTMModel(CharLanguageModel):
     name = "lstm"
+    display_name = "LSTM"
     params_paper = 3_280_374
     params_demo = 712_114
     cell_class = "LSTM"
@@ -412,6 +420,7 @@ class LSTMModel(CharLanguageModel):
 @register_model
 class GRUModel(CharLanguageModel):
     name = "gru"
+    display_name = "GRU"
     params_paper = 2_467_318
     params_demo = 539_698
     cell_class = "GRU"

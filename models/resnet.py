@@ -150,6 +150,7 @@ class ResNet(ImageClassifier):
     """
 
     name = "resnet"
+    display_name = "ResNet"
     family = "resnet"
     params_paper = 60_344_232
     params_demo = 309_418

@@ -100,6 +100,7 @@ class SqueezeNet(ImageClassifier):
     """
 
     name = "squeezenet"
+    display_name = "SqueezeNet"
     family = "squeezenet"
     params_paper = 1_248_424
     params_paper_v1_1 = 1_235_496

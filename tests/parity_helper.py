@@ -11,12 +11,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from exporter.convert import write_layers_model
-from exporter.parity import keras_outputs, relative_error, sample_inputs
-from exporter.tfjs_runtime import Job, run_jobs
-
-BOUND = 1e-4
-
+from exporter.parity.compare import keras_outputs, sample_inputs
+from exporter.parity.runtime import Job, run_jobs
+from exporter.parity.tolerances import FLOAT32_BOUND, max_relative_error
+from exporter.pipeline import write_layers_model
 
 
 def application(name, shape, **kwargs):
@@ -26,14 +24,15 @@ def application(name, shape, **kwargs):
 
     return build
 
+
 @dataclass
 class Case:
     """A model to export: `build()` returns a Keras model (weights may be random)."""
 
     id: str
     build: object
-    quantization: dict = None
-    optimize: bool = True  # exporter/optimize.py rewrites (the default of convert/export)
+    quantization: object = None  # what QuantizeRequest.coerce takes: None, "uint8", ["float16", ...], a request
+    optimize: bool = True  # exporter/optimize/ rewrites (the default of convert/export)
 
     def __repr__(self):
         return self.id
@@ -45,7 +44,7 @@ class Result:
     error: str = None
     classes: set = field(default_factory=set)  # Keras layer classes the model contains
     model_json: dict = None
-    optimizations: dict = None  # what exporter/optimize.py did (None with optimize=False)
+    optimizations: dict = None  # what exporter/optimize/ did (None with optimize=False)
     backend: str = None  # the TF.js backend that ran it (wasm, or cpu where WASM lacks a kernel)
 
 
@@ -84,10 +83,11 @@ def run_cases(cases, root):
             result.classes = layer_classes(model)
             out = root / case.id
             out.mkdir(parents=True)
-            result.model_json, _, result.optimizations = write_layers_model(model, out, case.quantization,
-                                                                             optimize=case.optimize)
+            written = write_layers_model(model, out, case.quantization, optimize=case.optimize)
+            result.model_json, result.optimizations = written.model_json, written.optimizations
             inputs = sample_inputs(model)
-            references[case.id] = keras_outputs(model, inputs)
+            with written.keras_as_exported():  # quantized: Keras with the dequantized weights
+                references[case.id] = keras_outputs(model, inputs)
             jobs.append(Job(case.id, out, inputs))
         except Exception as error:  # reported per case by the test
             result.error = f"export failed: {type(error).__name__}: {error}"
@@ -96,11 +96,11 @@ def run_cases(cases, root):
         if job.error:
             result.error = f"TF.js failed: {job.error}"
         else:
-            result.rel_error = relative_error(job.outputs, references[job.id])
+            result.rel_error = max_relative_error(job.outputs, references[job.id])
             result.backend = job.backend
     return results
 
 
-def assert_parity(result, bound=BOUND):
+def assert_parity(result, bound=FLOAT32_BOUND):
     assert result.error is None, result.error
     assert result.rel_error <= bound, f"TF.js differs from Keras: max relative error {result.rel_error:.3e} > {bound}"

@@ -13,11 +13,13 @@ import keras
 import numpy as np
 import pytest
 
-from exporter.auto_quantize import AutoQuantize, Validation, choose, read_validation_file, round_trip
-from exporter.convert import convert, quantized_names
 from exporter.errors import ExportError
-from exporter.topology import translate_model
-from exporter.weights import as_numpy, read_dequantized, write_shards
+from exporter.layers import translate_model
+from exporter.pipeline import convert
+from exporter.quantize import QuantizeRequest, Validation, read_validation_file
+from exporter.quantize.auto import choose
+from exporter.quantize.shards import read_dequantized, round_trip, write_shards
+from exporter.weights import as_numpy
 from tests.test_errors import assert_refused, error_paragraph_problems, run_cli
 
 FEATURES, CLASSES = 16, 4
@@ -110,17 +112,19 @@ def test_measured_values_are_the_written_values(trained, tmp_path):
     model = _with_outliers(trained[0])
     choice, weights = _choose(model, trained[1])
     entries = as_numpy(weights)
-    names = {n for n, v in weights if hasattr(v, "assign")}
     for dtype in ("uint8", "uint16", "float16"):
         out = tmp_path / dtype
         out.mkdir()
-        manifest = write_shards(entries, out, quantization=quantized_names({dtype: True}, entries, names))
+        quantization = QuantizeRequest.parse(dtype).resolve(model, weights)
+        manifest = write_shards(entries, out, dtype_map=quantization.tfjs_map)
         written = read_dequantized(manifest, out)
         for entry in entries:
             assert np.array_equal(written[entry["name"]], round_trip(entry["data"], dtype)), (dtype, entry["name"])
     out = tmp_path / "auto"
     out.mkdir()
-    manifest = write_shards(entries, out, quantization=quantized_names(choice.qmap, entries, names))
+    quantization = QuantizeRequest.automatic(1.0, trained[1]).resolve(model, weights, log=lambda *a: None)
+    assert quantization.dtypes == {n: d for n, d in choice.dtypes.items() if d != "float32"}
+    manifest = write_shards(entries, out, dtype_map=quantization.tfjs_map)
     dtypes = {w["name"]: w.get("quantization", {}).get("dtype", "float32") for w in manifest[0]["weights"]}
     assert dtypes == choice.dtypes
 
@@ -148,8 +152,8 @@ def test_auto_is_refused_for_the_graph_format(trained, tmp_path):
     model.save(tmp_path / "mlp.keras")
     np.savez(tmp_path / "val.npz", x=validation.inputs[0], y=validation.labels)
     with pytest.raises(ExportError, match="--format layers"):
-        convert(tmp_path / "mlp.keras", tmp_path / "out", fmt="graph", log=lambda *a: None,
-                quantization=AutoQuantize(validation_file=str(tmp_path / "val.npz")))
+        convert(tmp_path / "mlp.keras", tmp_path / "out", format="graph", log=lambda *a: None,
+                quantize=QuantizeRequest.parse("auto", validation_file=str(tmp_path / "val.npz")))
     assert not (tmp_path / "out").exists()
 
 
@@ -193,8 +197,8 @@ def test_convert_refuses_bad_auto_options(tmp_path, args, names):
 
 
 def test_export_refuses_auto_without_a_labelled_split(tmp_path):
-    from exporter.zoo_export import export_model
+    from exporter.zoo import export_model
 
     with pytest.raises(ExportError, match="'dqn' .* has no validation split.*Fix:"):
-        export_model("dqn", out_root=tmp_path / "models", quantization=AutoQuantize(), log=lambda *a: None)
+        export_model("dqn", out_root=tmp_path / "models", quantize="auto", log=lambda *a: None)
     assert not (tmp_path / "models").exists()

@@ -11,8 +11,9 @@ import subprocess
 
 import pytest
 
-from tests.browser import (ARTIFACTS, FIREFOX_ENV, FIREFOX_PREFS, GOLDEN_BOUND, ROOT, WEB_DEMO, ensure_vendor,
-                           firefox_path, golden, relative_error)
+from exporter.browser.chromium import ROOT, WEB_DEMO, ensure_vendor
+from exporter.parity.tolerances import BROWSER_BOUND, relative_error
+from tests.browser import ARTIFACTS, FIREFOX_ENV, FIREFOX_PREFS, firefox_path, golden
 
 pytestmark = pytest.mark.skipif(firefox_path() is None, reason="Firefox is not installed (apt-get install firefox-esr)")
 
@@ -84,7 +85,7 @@ def test_golden_outputs_in_firefox(firefox, name):
     assert "error" not in outputs, f"{name}: {outputs}"
     assert outputs[0]["shape"] == vectors["outputs"][0]["shape"]
     error = relative_error(outputs[0]["data"], vectors["outputs"][0]["data"])
-    assert error <= GOLDEN_BOUND, f"{name} on {firefox['models'][name]['backend']}: relative error {error:.2e}"
+    assert error <= BROWSER_BOUND, f"{name} on {firefox['models'][name]['backend']}: relative error {error:.2e}"
 
 
 def test_panels_render_and_the_page_is_captured(firefox):

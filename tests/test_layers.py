@@ -11,12 +11,11 @@ import keras
 import numpy as np
 import pytest
 
-from exporter import tfjs_runtime
 from exporter.errors import ExportError, UnsupportedLayerError
-from exporter.tfjs_runtime import run_jobs
-from exporter.topology import translate_model
-from exporter.translators import TRANSLATORS
-from exporter.translators.common import ACTIVATIONS, LOWERED_ACTIVATIONS
+from exporter.layers import TRANSLATORS, translate_model
+from exporter.layers.translators.common import ACTIVATIONS, LOWERED_ACTIVATIONS
+from exporter.parity import runtime
+from exporter.parity.runtime import run_jobs
 
 from .parity_helper import Case, assert_parity, run_cases
 
@@ -299,7 +298,7 @@ CASES = [
 ]
 
 
-# Cases that fail because of exporter/topology.py, not a translator. Strict:
+# Cases that fail because of exporter/layers/topology.py, not a translator. Strict:
 # when topology is fixed they pass, xfail turns into a failure, and the entry
 # must be removed here.
 TOPOLOGY_GAPS = {}
@@ -336,15 +335,15 @@ def test_parity_backend_can_be_chosen(tmp_path, monkeypatch, backend):
 def test_prestarted_runner_takes_the_next_jobs(tmp_path, monkeypatch):
     """`convert` starts Node before importing TensorFlow; the parity check then hands that runner its jobs."""
     monkeypatch.delenv("WEBNETS_TFJS_BACKEND", raising=False)
-    tfjs_runtime.prestart()
-    early = tfjs_runtime._early["wasm"]
+    early = runtime.prestart()
+    assert runtime.waiting_runner("wasm") is early is not None
     result = run_cases([CASES[0]], tmp_path)[CASES[0].id]
     assert_parity(result)
-    assert early.returncode == 0 and "wasm" not in tfjs_runtime._early
+    assert early.returncode == 0 and runtime.waiting_runner("wasm") is None
 
 
 def test_unused_prestarted_runner_exits_when_told_nothing():
-    runner = subprocess.Popen(["node", str(tfjs_runtime.RUNNER), "--stdin", "wasm"], cwd=tfjs_runtime.REPO_ROOT,
+    runner = subprocess.Popen(["node", str(runtime.RUNNER), "--stdin", "wasm"], cwd=runtime.REPO_ROOT,
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out, err = runner.communicate("", timeout=60)
     assert runner.returncode == 0 and out == err == ""
@@ -352,7 +351,7 @@ def test_unused_prestarted_runner_exits_when_told_nothing():
 
 def test_a_missing_tfjs_package_is_named(tmp_path, monkeypatch):
     (tmp_path / "node_modules" / "@tensorflow" / "tfjs").mkdir(parents=True)
-    monkeypatch.setattr(tfjs_runtime, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(runtime, "REPO_ROOT", tmp_path)
     with pytest.raises(ExportError, match="@tensorflow/tfjs-backend-wasm is not installed.*Fix: run `npm ci`"):
         run_jobs([])
 

@@ -1,4 +1,4 @@
-"""Export-time optimizations (exporter/optimize.py): BatchNorm folding (after a
+"""Export-time optimizations (exporter/optimize/): BatchNorm folding (after a
 layer or a Concatenate of layers), no-op dropping, activation merging, Rescaling
 folding. Each case is exported with the rewrites on, run in
 real TF.js and compared with the unchanged Keras model (bound 1e-5 relative);
@@ -19,13 +19,12 @@ import pytest
 from keras import layers as L
 
 from exporter.cli import build_parser
-from exporter.convert import export_keras_model
-from exporter.parity import keras_outputs, sample_inputs
-from exporter.weights import parse_quantize
+from exporter.parity.compare import keras_outputs, sample_inputs
+from exporter.pipeline import export_keras_model
 
 from .parity_helper import Case, application, assert_parity, randomize_state, run_cases
 
-BOUND = 1e-5  # folding changes results by float rounding only
+FOLDING_BOUND = 1e-5  # folding changes results by float rounding only
 REPO = Path(__file__).resolve().parents[1]
 IMG = (8, 8, 3)
 
@@ -249,7 +248,7 @@ def weight_names(model_json):
 
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_parity_with_keras(case, results):
-    assert_parity(results[case.id], bound=BOUND)
+    assert_parity(results[case.id], bound=FOLDING_BOUND)
 
 
 @pytest.mark.parametrize("case_id", sorted(EXPECTED))
@@ -344,10 +343,10 @@ def test_quantized_fold_checked_against_keras_with_the_exported_numbers(tmp_path
     inputs = sample_inputs(model)
     before = keras_outputs(model, inputs)
     seen = []
-    meta = export_keras_model(model, tmp_path / "q", quantization=parse_quantize([quantize]), inputs=inputs,
+    meta = export_keras_model(model, tmp_path / "q", quantize=quantize, inputs=inputs,
                               evaluate=lambda m: seen.append(keras_outputs(m, inputs)) or {}, log=lambda *_: None)
     assert meta["optimizations"]["folded_batchnorm"] == 3
-    assert meta["parity"]["max_rel_error"] <= BOUND
+    assert meta["parity"]["max_rel_error"] <= FOLDING_BOUND
     assert meta["parity"]["vs_float32_max_abs_error"] > 0  # quantization really changed the outputs
     golden = np.asarray(meta["golden"]["outputs"][0]["data"])
     np.testing.assert_allclose(seen[0][0][0], golden, rtol=0, atol=1e-6)
@@ -371,10 +370,10 @@ def test_quantized_concatenate_fold_checked_against_keras(tmp_path, quantize):
     randomize_state(model)
     inputs = [np.random.default_rng(0).uniform(0, 255, (2, *IMG)).astype("float32")]
     before = keras_outputs(model, inputs)
-    meta = export_keras_model(model, tmp_path / "q", quantization=parse_quantize([quantize]), inputs=inputs,
+    meta = export_keras_model(model, tmp_path / "q", quantize=quantize, inputs=inputs,
                               log=lambda *_: None)
     assert (meta["optimizations"]["folded_batchnorm"], meta["optimizations"]["folded_rescaling"]) == (2, 1)
-    assert meta["parity"]["max_rel_error"] <= BOUND
+    assert meta["parity"]["max_rel_error"] <= FOLDING_BOUND
     assert meta["parity"]["vs_float32_max_abs_error"] > 0
     np.testing.assert_array_equal(keras_outputs(model, inputs)[0], before[0])
 
@@ -405,4 +404,4 @@ def test_cli_no_optimize_keeps_the_layers(tmp_path):
     assert metas[None]["classes"] == ["InputLayer", "Conv2D", "Flatten", "Dense"]
     assert metas[None]["optimizations"]["folded_batchnorm"] == 1
     for meta in metas.values():
-        assert meta["parity"]["max_rel_error"] <= BOUND
+        assert meta["parity"]["max_rel_error"] <= FOLDING_BOUND

@@ -11,13 +11,12 @@ import keras
 import numpy as np
 import pytest
 
-import models.training
-from exporter.auto_quantize import AutoQuantize
-from exporter.convert import export_keras_model
 from exporter.errors import ExportError
-from exporter.parity import run_tfjs
-from exporter.prune import check_sparsity, magnitude_mask, prunable_kernels, prune
-from exporter.transfer import brotli_size, gzip_size
+from exporter.output import brotli_size, gzip_size
+from exporter.parity.compare import run_tfjs
+from exporter.pipeline import export_keras_model
+from exporter.zoo import checkpoints
+from exporter.zoo.prune import check_sparsity, magnitude_mask, prunable_kernels, prune
 from tests.test_errors import assert_refused, error_paragraph_problems, run_cli
 
 
@@ -95,7 +94,7 @@ def test_zeros_survive_quantization_in_tfjs(tmp_path, quantization):
     model = keras.Model(inputs, keras.layers.Dense(64, use_bias=False, name="probe")(inputs))
     model.get_layer("probe").kernel.assign(kernel)
     out = tmp_path / "probe"
-    export_keras_model(model, out, quantization={quantization: True}, verify=False, log=lambda *a: None)
+    export_keras_model(model, out, quantize=quantization, verify=False, log=lambda *a: None)
     job = run_tfjs(out, [np.eye(64, dtype=np.float32)], "layers", ["x"])
     assert job.error is None, job.error
     seen = np.asarray(job.outputs[0])
@@ -122,13 +121,13 @@ def test_pruned_uint8_compresses_better():
 
 def test_export_squeezenet_pruned_and_auto(tmp_path):
     """The whole `export squeezenet --quick --prune 0.5 --quantize auto` into a temporary checkpoint directory."""
-    from exporter.zoo_export import export_model
+    from exporter.zoo import export_model
 
     patch = pytest.MonkeyPatch()
-    patch.setattr(models.training, "CHECKPOINT_DIR", tmp_path / "checkpoints")
+    patch.setattr(checkpoints, "CHECKPOINT_DIR", tmp_path / "checkpoints")
     try:
         meta = export_model("squeezenet", out_root=tmp_path / "models", quick=True, prune=0.5,
-                            quantization=AutoQuantize(max_drop=1.0), log=lambda *a: None)
+                            quantize="auto", log=lambda *a: None)
     finally:
         patch.undo()
     pruning = meta["pruning"]
@@ -159,7 +158,7 @@ def test_sparsity_bounds():
 
 
 def test_export_refuses_pruning_without_a_fine_tune(tmp_path):
-    from exporter.zoo_export import export_model
+    from exporter.zoo import export_model
 
     with pytest.raises(ExportError, match="--prune: 'lstm' .*no fine-tuning"):
         export_model("lstm", out_root=tmp_path / "models", prune=0.5, log=lambda *a: None)

@@ -18,11 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from exporter.browser.chromium import CHROMIUM_FLAGS, ROOT, WEB_DEMO, chromium_path, ensure_vendor
 from exporter.errors import ExportError
-from exporter.object_store import IMMUTABLE, SHORT_LIVED, S3Store, open_store
+from exporter.parity.tolerances import BROWSER_BOUND, FLOAT32_BOUND, max_relative_error, relative_error
 from exporter.publish import publish
-from tests.browser import (CHROMIUM_FLAGS, GOLDEN_BOUND, ROOT, WEB_DEMO, Page, chromium_path, ensure_vendor,
-                           relative_error, serve)
+from exporter.publish.object_store import IMMUTABLE, SHORT_LIVED, S3Store, open_store
+from tests.browser import Page, serve
 from tests.s3_server import CREDENTIALS, S3Proxy, make_cdn_bucket, moto_server, object_versions
 
 MODELS = WEB_DEMO / "models"
@@ -105,8 +106,8 @@ def test_make_publish_uploads_every_model_with_hashes_and_headers(published):
 
 def test_published_models_run_in_tfjs_over_http(published):
     """TF.js (Node) loads each published version by URL and reproduces its golden outputs."""
-    from exporter.parity import golden_arrays, relative_error
-    from exporter.tfjs_runtime import Job, run_jobs
+    from exporter.parity.compare import golden_arrays
+    from exporter.parity.runtime import Job, run_jobs
 
     base, _ = published
     jobs, expected = [], {}
@@ -118,7 +119,7 @@ def test_published_models_run_in_tfjs_over_http(published):
     run_jobs(jobs)
     for job in jobs:
         assert job.error is None, f"{job.id}: {job.error}"
-        assert relative_error(job.outputs, expected[job.id]) <= 1e-4, job.id
+        assert max_relative_error(job.outputs, expected[job.id]) <= FLOAT32_BOUND, job.id
 
 
 def test_verify_command_accepts_a_published_url(published):
@@ -200,7 +201,7 @@ def test_a_concurrent_index_update_is_merged_not_lost(env, bucket):
     conditional write (S3 If-Match) fails, and the merge is redone on its index."""
     name, s3 = bucket
     publish(MODELS, f"s3://{name}/p", "1.0.0", only=["dqn"], log=quiet)
-    import exporter.publish as publishing
+    import exporter.publish.release as publishing
 
     real_open = publishing.open_store
     raced = []
@@ -373,13 +374,13 @@ def test_demo_loads_published_models_cross_origin_with_sri(published, chromium, 
             for name in ("squeezenet", "lstm", "dqn"):
                 vectors = json.loads(http_get(f"{base}/{name}/1.0.0/meta.json")[0])["golden"]
                 outputs = page.predict(name, vectors["inputs"][0])
-                assert relative_error(outputs[0]["data"], vectors["outputs"][0]["data"]) <= GOLDEN_BOUND, name
+                assert relative_error(outputs[0]["data"], vectors["outputs"][0]["data"]) <= BROWSER_BOUND, name
             assert page.errors() == []
             # The README's snippet for loading a pinned version with SRI, run as written.
             snippet = readme_sri_snippet().replace("https://cdn.example.com/webnets", base).replace("1.4.0", "1.0.0")
             vectors = json.loads(http_get(f"{base}/squeezenet/1.0.0/meta.json")[0])["golden"]
             got = page.page.evaluate(RUN_SNIPPET, [snippet, vectors["inputs"][0]])
-            assert relative_error(got, vectors["outputs"][0]["data"]) <= GOLDEN_BOUND
+            assert relative_error(got, vectors["outputs"][0]["data"]) <= BROWSER_BOUND
         finally:
             page.close()
 
@@ -407,7 +408,7 @@ def test_demo_loads_published_models_cross_origin_with_sri(published, chromium, 
 
 
 def test_latest_is_the_highest_release_never_a_pre_release():
-    from exporter.cdn_index import latest
+    from exporter.publish.cdn_index import latest
 
     assert latest(["1.0.0", "1.10.0", "1.9.3"]) == "1.10.0"  # numeric, not string, order
     assert latest(["1.0.0", "2.0.0-rc.1"]) == "1.0.0"

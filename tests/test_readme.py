@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from exporter.docs import layers_table
+from exporter.layers import layers_table
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from exporter.serve import ISOLATION_HEADERS, SHARING_HEADERS
-from tests.browser import ensure_vendor
+from exporter.browser.serve import ISOLATION_HEADERS, SHARING_HEADERS
+from exporter.browser.chromium import ensure_vendor
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -75,6 +75,8 @@ def test_ctrl_c_stops_it_cleanly(server):
     out, err = process.communicate(timeout=10)
     assert process.returncode == 0, err
     assert "stopped" in out and "Traceback" not in err
+    # The request log reaches the terminal (the capture of TensorFlow's noise is not around `serve`).
+    assert '"GET /index.html HTTP/1.1" 200' in err, err
 
 
 def test_bad_directory_and_busy_port_are_one_paragraph(tmp_path):

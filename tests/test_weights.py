@@ -9,9 +9,10 @@ import pytest
 from keras import layers
 
 from exporter import official
-from exporter.convert import export_keras_model
 from exporter.errors import ExportError
-from exporter.weights import parse_quantize
+from exporter.parity.tolerances import FLOAT32_BOUND
+from exporter.pipeline import export_keras_model
+from exporter.quantize import QuantizeRequest
 
 BYTES_PER_ELEMENT = {"float32": 4, "int32": 4, "float16": 2, "uint16": 2, "uint8": 1}
 
@@ -47,12 +48,13 @@ def weight_bytes(model_dir):
 @pytest.mark.parametrize("quantize", [None, "float16", "uint8", "uint16"])
 def test_bytes_equal_official_writer(tmp_path, quantize):
     model = cnn()
-    qmap = parse_quantize([quantize] if quantize else None)
+    request = QuantizeRequest.parse([quantize] if quantize else None)
     # optimize=False: the official writer keeps BatchNorm as its own weights; folding
     # (tests/test_optimize.py) would rightly change the conv's bytes.
-    export_keras_model(model, tmp_path / "ours", quantization=qmap, verify=False, log=lambda *_: None,
+    export_keras_model(model, tmp_path / "ours", quantize=request, verify=False, log=lambda *_: None,
                        optimize=False)
-    official.keras_h5_conversion.save_keras_model(model, str(tmp_path / "official"), quantization_dtype_map=qmap)
+    official.keras_h5_conversion.save_keras_model(model, str(tmp_path / "official"),
+                                                  quantization_dtype_map=request.official_map())
     ours, theirs = weight_bytes(tmp_path / "ours"), weight_bytes(tmp_path / "official")
     # The official writer prefixes names with the model name ("cnn/conv/kernel"),
     # one reason TF.js cannot load its Keras 3 output; the bytes must still agree.
@@ -75,19 +77,19 @@ def test_shards_split_at_shard_size_and_load(tmp_path):
     assert paths == [f"group1-shard{i}of{n}.bin" for i in range(1, n + 1)]
     sizes = [(tmp_path / "m" / p).stat().st_size for p in paths]
     assert all(s == shard for s in sizes[:-1]) and sum(sizes) == 4 * model.count_params()
-    assert meta["parity"]["max_rel_error"] <= 1e-4
+    assert meta["parity"]["max_rel_error"] <= FLOAT32_BOUND
 
 
 @pytest.mark.parametrize("quantize,ratio", [("float16", 0.5), ("uint16", 0.5), ("uint8", 0.25)])
 def test_quantized_export_is_smaller_and_exact_after_dequantization(tmp_path, quantize, ratio):
     model = cnn()
     base = export_keras_model(model, tmp_path / "f32", log=lambda *_: None)
-    meta = export_keras_model(model, tmp_path / quantize, quantization=parse_quantize([quantize]), log=lambda *_: None)
+    meta = export_keras_model(model, tmp_path / quantize, quantize=quantize, log=lambda *_: None)
     weights = lambda m: sum(v for k, v in m["bytes"].items() if k.endswith(".bin"))  # noqa: E731
     assert weights(meta) == pytest.approx(ratio * weights(base), abs=64)
     parity = meta["parity"]
     # TF.js matches Keras run with the dequantized weights as tightly as float32 ...
-    assert parity["max_rel_error"] <= 1e-4
+    assert parity["max_rel_error"] <= FLOAT32_BOUND
     # ... and the report says how far quantization moved the outputs from float32.
     assert 0 < parity["vs_float32_max_abs_error"] < (0.05 if quantize == "uint8" else 0.005)
     assert parity["vs_float32_top1_agreement"] == 1.0
@@ -95,13 +97,12 @@ def test_quantized_export_is_smaller_and_exact_after_dequantization(tmp_path, qu
 
 def test_quantize_by_pattern(tmp_path):
     model = cnn()
-    qmap = parse_quantize(["float16", "uint8=*/kernel"])
-    meta = export_keras_model(model, tmp_path / "m", quantization=qmap, log=lambda *_: None)
+    meta = export_keras_model(model, tmp_path / "m", quantize=["float16", "uint8=*/kernel"], log=lambda *_: None)
     entries = {name: entry for name, (entry, _) in weight_bytes(tmp_path / "m").items()}
     assert {n for n, e in entries.items() if e["quantization"]["dtype"] == "uint8"} == {
         "conv/kernel", "fc/kernel", "logits/kernel"}
     assert all(e["quantization"]["dtype"] == "float16" for n, e in entries.items() if not n.endswith("/kernel"))
-    assert meta["parity"]["max_rel_error"] <= 1e-4
+    assert meta["parity"]["max_rel_error"] <= FLOAT32_BOUND
 
 
 @pytest.mark.parametrize("options,message", [
@@ -110,10 +111,10 @@ def test_quantize_by_pattern(tmp_path):
 ])
 def test_bad_quantize_options(options, message):
     with pytest.raises(ExportError, match=message):
-        parse_quantize(options)
+        QuantizeRequest.parse(options)
 
 
 def test_quantize_pattern_matching_nothing_is_an_error(tmp_path):
     with pytest.raises(ExportError, match="matches no weight"):
-        export_keras_model(cnn(), tmp_path / "m", quantization=parse_quantize(["uint8=nothing*"]), verify=False)
+        export_keras_model(cnn(), tmp_path / "m", quantize="uint8=nothing*", verify=False)
     assert not (tmp_path / "m").exists()

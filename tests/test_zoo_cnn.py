@@ -7,8 +7,8 @@ import socket
 import numpy as np
 import pytest
 
-from exporter.convert import export_keras_model
-from exporter.weights import parse_quantize
+from exporter.parity.tolerances import FLOAT32_BOUND
+from exporter.pipeline import export_keras_model
 from models import zoo
 
 CNNS = ("alexnet", "googlenet", "resnet", "squeezenet")
@@ -128,9 +128,9 @@ def test_quick_training_lowers_the_loss(name, quick_trained):
 @pytest.mark.parametrize("name", CNNS)
 def test_demo_exports_with_parity(name, quantize, quick_trained, tmp_path):
     model, _ = quick_trained[name]
-    meta = export_keras_model(model, tmp_path / name, quantization=parse_quantize([quantize] if quantize else None),
+    meta = export_keras_model(model, tmp_path / name, quantize=quantize,
                               inputs=zoo.get(name).golden_inputs(2), log=lambda *_: None)
-    assert meta["parity"]["max_rel_error"] <= 1e-4
+    assert meta["parity"]["max_rel_error"] <= FLOAT32_BOUND
     assert meta["parameter_count"] == zoo.get(name).params_demo
     weight_bytes = meta["bytes_total"] - meta["bytes"]["model.json"]
     # BatchNorm folding (on by default) drops 4 numbers per BN channel and may add a bias.

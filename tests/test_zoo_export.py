@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import models.training
-from exporter.zoo_export import export_model, zoo_listing
+from exporter.parity.tolerances import FLOAT32_BOUND
+from exporter.zoo import checkpoints, export_model, zoo_listing
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,10 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 def exported(tmp_path_factory):
     root = tmp_path_factory.mktemp("zoo")
     patch = pytest.MonkeyPatch()
-    patch.setattr(models.training, "CHECKPOINT_DIR", root / "checkpoints")
+    patch.setattr(checkpoints, "CHECKPOINT_DIR", root / "checkpoints")
     logs = []
     meta = export_model("squeezenet", out_root=root / "models", quick=True, log=logs.append,
-                        quantization={"uint8": True})
+                        quantize="uint8")
     yield root, meta, logs, patch
     patch.undo()
 
@@ -41,7 +41,7 @@ def test_meta_describes_the_exported_model(exported):
     # uint8 weights: about a quarter of float32 (plus model.json)
     weights = sum(v for k, v in files.items() if k.endswith(".bin"))
     assert weights == pytest.approx(meta["parameter_count"], rel=0.05)
-    assert meta["parity"]["max_rel_error"] <= 1e-4
+    assert meta["parity"]["max_rel_error"] <= FLOAT32_BOUND
 
 
 def test_metrics_fp32_and_exported(exported):
@@ -86,6 +86,8 @@ def test_index_lists_the_model(exported):
     entry = {m["name"]: m for m in index["models"]}["squeezenet"]
     assert entry["model"] == "squeezenet/model.json" and entry["bytes_total"] == meta["bytes_total"]
     assert entry["metrics"] == meta["metrics"]
+    # What the page titles the card with comes from the zoo, not from the page's code.
+    assert entry["display_name"] == meta["display_name"] == "SqueezeNet"
 
 
 def test_checkpoint_and_curves_are_cached_and_reused(exported):
@@ -94,7 +96,7 @@ def test_checkpoint_and_curves_are_cached_and_reused(exported):
     assert (checkpoints / "squeezenet.keras").exists() and (checkpoints / "squeezenet.png").stat().st_size > 1000
     logs = []
     again = export_model("squeezenet", out_root=root / "models", quick=True, log=logs.append,
-                         quantization={"uint8": True})
+                         quantize="uint8")
     assert any("cached checkpoint" in line for line in logs)
     assert again["metrics"]["test_accuracy"] == meta["metrics"]["test_accuracy"]
 
@@ -117,5 +119,19 @@ def test_list_json_has_the_eight_models():
     rows = {row["name"]: row for row in zoo_listing()}
     assert set(rows) == {"alexnet", "googlenet", "resnet", "squeezenet", "simple_rnn", "lstm", "gru", "dqn"}
     for row in rows.values():
-        assert set(row) == {"name", "family", "task", "dataset", "params_paper", "params_demo", "metrics"}
+        assert set(row) == {"name", "display_name", "family", "task", "dataset", "params_paper", "params_demo",
+                            "metrics"}
         assert row["params_paper"] > row["params_demo"] > 0
+
+
+def test_weights_that_are_not_a_keras_file_get_the_convert_message(tmp_path):
+    """`export --weights` sniffs the file as `convert` does: a file that is not a .keras zip (nor .h5)
+    is named for what it is, not reported as Keras' "File not found"."""
+    fake = tmp_path / "weights.keras"
+    fake.write_text("not a model")
+    result = subprocess.run([sys.executable, "-m", "exporter", "export", "squeezenet", "--weights", fake,
+                             "--out", tmp_path / "models"], cwd=ROOT, capture_output=True, text=True)
+    message = " ".join(result.stderr.split())
+    assert result.returncode == 1, result.stderr
+    assert "neither a Keras 3 .keras archive nor a Keras .h5 file" in message and "Fix:" in message
+    assert "not found" not in result.stderr.lower() and not (tmp_path / "models").exists()

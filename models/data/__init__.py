@@ -1,1 +1,1 @@
-"""Datasets that work offline (see DESIGN.md: where each comes from)."""
+"""Datasets that work offline (each module says which package it comes from)."""

@@ -23,10 +23,15 @@ DEFAULT_LAYOUT = (
     "#########",
 )
 
+MAZE_ID = "webnets/Maze-v0"  # registered with gymnasium by models/envs/__init__.py
 ACTIONS = ("up", "down", "left", "right")
 MOVES = ((-1, 0), (1, 0), (0, -1), (0, 1))  # (d_row, d_col) per action, in ACTIONS order
-CHANNELS = ("wall", "agent", "goal")
-WALL, AGENT, GOAL = range(3)
+# The observation's planes, in channel order: a plane marks the cells showing a layout symbol,
+# or (None) the agent's cell. The env builds its observations from this table and meta.json
+# carries it, so the browser encodes observations from the same data.
+PLANES = (("wall", "#"), ("agent", None), ("goal", "G"))
+CHANNELS = tuple(name for name, _ in PLANES)
+WALL, AGENT, GOAL = (CHANNELS.index(name) for name in ("wall", "agent", "goal"))
 
 
 class MazeEnv(gym.Env):
@@ -63,8 +68,9 @@ class MazeEnv(gym.Env):
         self.observation_space = spaces.Box(0.0, 1.0, (height, width, len(CHANNELS)), np.float32)
         self.action_space = spaces.Discrete(len(ACTIONS))
         self._base = np.zeros(self.observation_space.shape, np.float32)
-        self._base[..., WALL] = self.walls
-        self._base[self.goal + (GOAL,)] = 1.0
+        for channel, (_, symbol) in enumerate(PLANES):
+            if symbol is not None:
+                self._base[..., channel] = grid == symbol
         self.agent = self.free_cells[0]
         self.elapsed = 0
 
@@ -121,11 +127,13 @@ class MazeEnv(gym.Env):
     def describe(self):
         """The environment as meta.json's preprocessing entry describes it to the browser."""
         return {
+            "environment": MAZE_ID,
             "layout": list(self.layout),
             "legend": {"#": "wall", ".": "free", "G": "goal"},
             "channels": list(CHANNELS),
-            "encoding": "float32 0/1 planes, shape [rows, cols, 3]; channel 0 = 1 on walls, "
-                        "channel 1 = 1 on the agent's cell, channel 2 = 1 on the goal cell",
+            # Channel k of the float32 0/1 observation [rows, cols, channels] is 1 on the cells showing
+            # planes[k]["symbol"], or on the agent's cell where the symbol is null.
+            "planes": [{"name": name, "symbol": symbol} for name, symbol in PLANES],
             "goal": list(self.goal),
             "start": "a uniformly random free cell ('.'), never a wall or the goal",
             "actions": list(ACTIONS),

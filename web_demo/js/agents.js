@@ -2,6 +2,7 @@
 // balances CartPole. The environments follow the Python ones exactly (meta.json).
 (function (WN) {
   'use strict';
+  WN.provide('agents', ['core', 'models', 'cards']);
 
   // The agent's latest decision, in its model card (the panel shows the full Q-table).
   function showDecision(record, text) {
@@ -25,17 +26,22 @@
     layout.forEach((row, r) => Array.from(row).forEach((c, k) => { if (c === '.') free.push([r, k]); }));
     const state = {agent: free[0], steps: 0, done: false, returned: 0, playing: false};
 
+    // The encoding is meta.json's `planes` table, the one the Python env builds its observations
+    // from: channel k is 1 on the cells showing planes[k].symbol, or on the agent's cell (symbol null).
+    const planes = spec.planes;
     function observation() {
-      const data = new Array(rows * cols * 3).fill(0);
-      for (let r = 0; r < rows; r++) {
-        for (let c = 0; c < cols; c++) {
-          const i = (r * cols + c) * 3;
-          if (layout[r][c] === '#') data[i] = 1;
-          if (layout[r][c] === 'G') data[i + 2] = 1;
+      const depth = planes.length;
+      const data = new Array(rows * cols * depth).fill(0);
+      planes.forEach((plane, k) => {
+        if (plane.symbol === null) {
+          data[(state.agent[0] * cols + state.agent[1]) * depth + k] = 1;
+          return;
         }
-      }
-      data[(state.agent[0] * cols + state.agent[1]) * 3 + 1] = 1;
-      return {shape: [1, rows, cols, 3], data};
+        for (let r = 0; r < rows; r++) {
+          for (let c = 0; c < cols; c++) if (layout[r][c] === plane.symbol) data[(r * cols + c) * depth + k] = 1;
+        }
+      });
+      return {shape: [1, rows, cols, depth], data};
     }
     function draw() {
       const cell = canvas.width / cols;
@@ -133,20 +139,27 @@
     WN.maze = {reset, step, state};
   }
 
-  // CartPole-v1 dynamics, as in gymnasium (Euler integration, 0.02 s steps).
+  // CartPole's Euler step as gymnasium computes it, with the constants meta.json carries
+  // (read from gymnasium's env when the model was exported).
   function initCartPole(record) {
     const canvas = document.getElementById('cartpole-canvas');
     const ctx = canvas.getContext('2d');
     const status = document.getElementById('cartpole-status');
     const repeat = record.meta.action_repeat || 1;
-    const P = {gravity: 9.8, massCart: 1.0, massPole: 0.1, length: 0.5, force: 10.0, tau: 0.02,
-      xLimit: 2.4, thetaLimit: 12 * 2 * Math.PI / 360, maxSteps: 500};
+    const d = record.meta.inputs[0].preprocessing.dynamics;
+    if (d.integrator !== 'euler') {
+      showDecision(record, `This page simulates CartPole with Euler steps, not '${d.integrator}'.`);
+      return;
+    }
+    const P = {gravity: d.gravity, massCart: d.mass_cart, massPole: d.mass_pole, length: d.half_pole_length,
+      force: d.force, tau: d.tau, xLimit: d.x_limit, thetaLimit: d.theta_limit, maxSteps: d.max_episode_steps,
+      resetRange: d.reset_range};
     let s = null;
     let steps = 0;
     let playing = false;
 
     function reset() {
-      s = Array.from({length: 4}, () => Math.random() * 0.1 - 0.05);
+      s = Array.from({length: 4}, () => (Math.random() * 2 - 1) * P.resetRange);
       steps = 0;
       draw();
       status.textContent = 'Ready.';
@@ -220,10 +233,14 @@
     reset();
   }
 
+  // The environments this page can simulate, by the id meta.json names (inputs[0].preprocessing.environment).
+  const ENVIRONMENTS = {'webnets/Maze-v0': initMaze, 'CartPole-v1': initCartPole};
+
   WN.initAgents = function (records) {
-    const maze = records.find((r) => r.name === 'dqn');
-    const cartpole = records.find((r) => r.name === 'dqn_cartpole');
-    if (maze) initMaze(maze);
-    if (cartpole) initCartPole(cartpole);
+    for (const record of records) {
+      const id = ((record.meta.inputs || [])[0] || {}).preprocessing?.environment;
+      if (ENVIRONMENTS[id]) ENVIRONMENTS[id](record);
+      else showDecision(record, `This page has no simulation of the environment '${id}'.`);
+    }
   };
 })(window.WN = window.WN || {});

@@ -3,7 +3,7 @@
 // `?threads=N` sets the WASM thread count.
 (function (WN) {
   'use strict';
-  WN.params = new URLSearchParams(location.search);
+  WN.provide('backend', ['core']);
   WN.backend = {name: null, failures: [], wasm: null};
 
   // Threads for TF.js WASM. They exist only on a cross-origin isolated page (`make demo`

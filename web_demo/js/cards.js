@@ -1,8 +1,7 @@
 // One card per model: state, the figures people compare, and the model's result area.
 (function (WN) {
   'use strict';
-  const DISPLAY = {alexnet: 'AlexNet', googlenet: 'GoogLeNet', resnet: 'ResNet', squeezenet: 'SqueezeNet',
-    simple_rnn: 'SimpleRNN', lstm: 'LSTM', gru: 'GRU', dqn: 'DQN (maze)', dqn_cartpole: 'DQN (CartPole)'};
+  WN.provide('cards', ['core', 'models']);
   const FIELDS = [['params', 'Parameters'], ['size', 'Download'], ['quantization', 'Weights'],
     ['backend', 'Backend'], ['load', 'Load time'], ['latency', 'Latency (median)']];
 
@@ -10,8 +9,6 @@
     if (n == null) return '–';
     return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(2)} MB` : `${(n / 1024).toFixed(0)} KB`;
   }
-
-  WN.displayName = (name) => DISPLAY[name] || name;
 
   WN.createCard = function (container, entry) {
     const card = document.createElement('article');
@@ -21,7 +18,7 @@
     card.dataset.backend = '';
     const title = document.createElement('h3');
     const name = document.createElement('span');
-    name.textContent = WN.displayName(entry.name);
+    name.textContent = entry.display_name || entry.name; // the zoo names its models (index.json)
     const state = document.createElement('span');
     state.className = 'state';
     state.textContent = 'loading';

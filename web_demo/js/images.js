@@ -1,6 +1,7 @@
 // Image panel: draw, upload or pick a Fashion-MNIST test image; every CNN shows its top-5.
 (function (WN) {
   'use strict';
+  WN.provide('images', ['core', 'models', 'cards']);
   const SIZE = 28;
 
   WN.initImages = function (records) {
@@ -10,6 +11,7 @@
     const small = preview.getContext('2d', {willReadFrequently: true});
     let drawing = false;
     let pending = null;
+    let latest = 0; // the newest classification; an older one that finishes later is not shown
     const pen = {x: canvas.width / 2, y: canvas.height / 2, down: false};
 
     function clear() {
@@ -37,8 +39,12 @@
     }
     async function classify() {
       const input = {shape: [1, SIZE, SIZE, 1], data: pixels()};
+      const request = ++latest;
       await Promise.all(records.map(async (record) => {
         const [probs] = await WN.predict(record, input);
+        // Per model: a slow model's answer to an earlier drawing must not replace its newer top-5.
+        if (request < (record.shownRequest || 0)) return;
+        record.shownRequest = request;
         showTop5(record, probs.data);
       }));
     }

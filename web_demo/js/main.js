@@ -1,8 +1,9 @@
 // Boot: pick a backend, read the model index, load every model into its card
 // (a failing model shows why and the others keep working), then start the panels.
-// Exposes window.webnets for tests and other pages (see DESIGN.md).
+// Exposes window.webnets for tests and other pages (the contract is in the README, "The web demo").
 (function (WN) {
   'use strict';
+  WN.provide('main', ['core', 'backend', 'models', 'cards', 'images', 'text', 'agents']);
   const PANELS = {'image-classification': 'cards-images', 'text-generation': 'cards-text',
     'reinforcement-learning': 'cards-agents'};
   const records = {};

@@ -1,6 +1,7 @@
 // Text panel: SimpleRNN, LSTM and GRU continue a prompt side by side, one character at a time.
 (function (WN) {
   'use strict';
+  WN.provide('text', ['core', 'models', 'cards']);
   const CONTEXT = 96; // characters fed back each step (the models are stateless in the browser)
 
   function encoder(meta) {
@@ -14,6 +15,9 @@
       return t.map((c) => (index.has(c) ? index.get(c) : (pre.unknown || 0)));
     };
   }
+
+  // The next character's probabilities: the last time step of [1, T, vocab], sliced in TF.js.
+  const lastStep = (output) => output.slice([0, output.shape[1] - 1, 0], [1, 1, output.shape[2]]);
 
   function sample(probs, temperature) {
     const logits = probs.map((p) => Math.log(Math.max(p, 1e-12)) / temperature);
@@ -43,10 +47,9 @@
     let text = '';
     for (let n = 0; n < length; n++) {
       const context = ids.slice(-CONTEXT);
-      const [probs] = await WN.predict(record, {shape: [1, context.length], data: context, dtype: 'int32'});
-      const vocab = probs.shape[probs.shape.length - 1];
-      const last = probs.data.slice(probs.data.length - vocab);
-      const next = sample(last, temperature);
+      const [probs] = await WN.predict(record, {shape: [1, context.length], data: context, dtype: 'int32'},
+        {select: lastStep});
+      const next = sample(probs.data, temperature);
       ids.push(next);
       text += labels[next] === '\ufffd' ? '?' : labels[next];
       if (n % 4 === 3 || n === length - 1) {

@@ -1,0 +1,118 @@
+"""Load a Keras model file safely, turning every way it can fail into a clear error.
+
+Never runs code from the file unless asked: `.keras` files load with
+safe_mode=True (Lambda layers holding Python bytecode are refused), and
+custom classes are never imported from a file.
+"""
+
+import json
+import re
+import zipfile
+from pathlib import Path
+
+from ..errors import ExportError
+
+_H5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+def sniff_format(path):
+    """'keras', 'h5' or 'saved_model' from the file's content, or an ExportError."""
+    path = Path(path)
+    if not path.exists():
+        raise ExportError(f"'{path}' does not exist. Fix: check the path; webnets reads .keras and .h5 files "
+                          "(and SavedModel directories with --format graph).")
+    if path.is_dir():
+        if (path / "saved_model.pb").exists():
+            return "saved_model"
+        raise ExportError(f"'{path}' is a directory but not a TensorFlow SavedModel (no saved_model.pb). "
+                          "Fix: pass a .keras or .h5 file, or a SavedModel directory with --format graph.")
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head.startswith(_ZIP_MAGIC):
+        return "keras"
+    if head == _H5_MAGIC:
+        return "h5"
+    raise ExportError(f"'{path}' is neither a Keras 3 .keras archive nor a Keras .h5 file (its first bytes are "
+                      f"{head[:8]!r}). Fix: save the model with model.save('model.keras').")
+
+
+def load_keras_model(path, unsafe=False):
+    """Load a .keras / .h5 model without compiling it."""
+    import keras  # slow import: only when a model is really loaded
+
+    path = Path(path)
+    kind = sniff_format(path)
+    if kind == "saved_model":
+        raise ExportError(f"'{path}' is a SavedModel; the layers format needs the Keras model. Fix: pass the "
+                          ".keras file, or use --format graph to convert the SavedModel.")
+    if kind == "keras":
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = set(archive.namelist())
+                bad = archive.testzip()
+        except (zipfile.BadZipFile, EOFError, OSError) as error:
+            raise ExportError(f"'{path}' is a damaged .keras archive ({error}); it was probably truncated while "
+                              "copying or saving. Fix: save the model again.") from error
+        if bad is not None or "config.json" not in names:
+            raise ExportError(f"'{path}' is a zip file but not a complete .keras model "
+                              f"({'corrupt member ' + bad if bad else 'no config.json'}). Fix: save the model again "
+                              "with model.save('model.keras').")
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=not unsafe)
+    except Exception as error:  # Keras raises many types; all mean "cannot load"
+        raise ExportError(_explain_load_error(path, error, unsafe)) from error
+
+
+def _file_layers(path):
+    """(name, class_name, module) of every layer the file's config names, read as data only."""
+    try:
+        if sniff_format(path) == "keras":
+            with zipfile.ZipFile(path) as archive:
+                config = json.loads(archive.read("config.json"))
+        else:
+            import h5py
+
+            with h5py.File(path, "r") as f:
+                config = json.loads(f.attrs["model_config"])
+    except Exception:  # unreadable config: the caller falls back to Keras' message
+        return []
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "class_name" in node and isinstance(node.get("config"), dict) and "name" in node["config"]:
+                found.append((node["config"]["name"], node["class_name"], node.get("module") or ""))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(config)
+    return found
+
+
+def _explain_load_error(path, error, unsafe):
+    text = str(error).strip().replace("\n", " ")
+    layers = _file_layers(path)
+    lambdas = [name for name, class_name, _ in layers if class_name == "Lambda"]
+    if lambdas or ("safe_mode" in text and not unsafe):
+        named = ", ".join(f"'{n}'" for n in lambdas) or "(name unknown)"
+        return (f"Layer {named} (Lambda) in '{path}' holds Python code. webnets does not run code from model "
+                "files unless you pass --unsafe, and even then TF.js cannot run a Lambda. Fix: replace the Lambda "
+                "with built-in layers and save again.")
+    custom = [(name, class_name) for name, class_name, module in layers
+              if module and not module.startswith("keras")]
+    located = re.search(r"Could not locate (?:class|function) '([^']+)'", text)
+    if custom or located:
+        what = ", ".join(f"layer '{n}' uses the custom class '{c}'" for n, c in custom) or (
+            f"it uses the custom class '{located.group(1)}'")
+        return (f"'{path}': {what}, which is not part of Keras. webnets never imports code named by a model "
+                "file, and TF.js could not run it without JavaScript code either. Fix: rebuild the model from "
+                "built-in Keras layers (see `python -m exporter layers`).")
+    if isinstance(error, (OSError, EOFError)) or "truncated" in text.lower() or "unable to" in text.lower():
+        return (f"'{path}' could not be read as a Keras model ({type(error).__name__}: {text[:300]}); the file is "
+                "probably truncated or damaged. Fix: save the model again.")
+    return (f"Keras could not load '{path}' ({type(error).__name__}: {text[:400]}). Fix: check that it was "
+            "saved by Keras 3 (model.save('model.keras')) or Keras 2 (.h5) and loads with keras.saving.load_model.")

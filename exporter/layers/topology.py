@@ -1,0 +1,233 @@
+"""Keras 3 model -> tfjs-layers (Keras 2 style) model topology and named weights.
+
+Works on the live model: each layer goes through its translator, and the
+Keras 3 node format ({args, kwargs} with __keras_tensor__ histories) is
+rewritten as Keras 2 inbound node lists [[layer, node_index, tensor_index, {}]].
+Nested models keep their structure; their weights are named by their own
+layers, as TF.js names them.
+"""
+
+import keras
+
+from ..errors import ExportError, UnsupportedLayerError
+from .operations import translate_operation
+from .translators import Input, TfjsLayer, translate_layer
+
+# Call arguments that do not change inference output when absent. `mask` is
+# always left out: tfjs recomputes masks from the layers that make them.
+_IGNORED_CALL_KWARGS = {"training", "mask"}
+
+
+def translate_model(model):
+    """Return (model_config, weights) where weights is [(tfjs name, value)]."""
+    if not model.built or not getattr(model, "inputs", None):
+        raise ExportError(
+            f"Model '{model.name}' has no defined inputs (a subclassed model, or a Sequential that was never "
+            "built). TF.js layers models need a static graph. Fix: build it with keras.Input(...) as a "
+            "Functional or Sequential model before saving."
+        )
+    if isinstance(model, keras.Sequential):
+        config, weights = _translate_sequential(model)
+    elif _is_functional(model):
+        config, weights = _translate_functional(model)
+    else:
+        raise ExportError(
+            f"Model '{model.name}' is a subclassed keras.Model ({type(model).__name__}); its call() is Python "
+            "code that cannot be translated to a TF.js layers topology. Fix: rebuild it as a Functional or "
+            "Sequential model, or use --format graph, which traces it into a TF.js graph model."
+        )
+    _check_unique_weight_names(weights)
+    return config, weights
+
+
+def _is_functional(model):
+    return type(model).__name__ == "Functional" or (
+        isinstance(model, keras.Model) and hasattr(model, "_operations") and hasattr(model, "_nodes_by_depth")
+        and type(model).__module__.startswith("keras")
+    )
+
+
+def _translate_operation(op, node=None):
+    """Pieces and absolute weights for one entry of a model's layer list.
+
+    `node` is the entry's serialized call, needed for bare keras.ops calls,
+    whose constants live in their arguments.
+    """
+    if isinstance(op, keras.Model):
+        config, weights = translate_model(op)
+        return [TfjsLayer(config["class_name"], config["config"], [], None)], weights
+    if not isinstance(op, keras.layers.Layer):
+        return translate_operation(op, node), []
+    pieces = translate_layer(op)
+    weights = [(f"{piece.name}/{suffix}", value) for piece in pieces for suffix, value in piece.weights]
+    return pieces, weights
+
+
+def _translate_sequential(model):
+    entries = model.get_config()["layers"]
+    layers = list(model._layers)
+    if len(entries) != len(layers):
+        raise ExportError(f"Sequential model '{model.name}' has a config that does not match its layers; "
+                          "re-save it with the current Keras and try again.")
+    out_layers, weights = [], []
+    for layer in layers:
+        pieces, layer_weights = _translate_operation(layer)
+        weights += layer_weights
+        for position, piece in enumerate(pieces):
+            chained = piece.inputs is None or (position > 0 and piece.inputs == [pieces[position - 1]])
+            if not chained:
+                # A lowering that needs a graph (e.g. hard_silu = x * gate(x)) cannot be
+                # a tfjs Sequential; Keras 3 keeps the same model as a Functional graph.
+                config, weights = _translate_functional(model._functional)
+                config["config"]["name"] = model.name
+                return config, weights
+            out_layers.append({"class_name": piece.class_name, "config": piece.config})
+    _check_unique_layer_names(model, [l["config"]["name"] for l in out_layers])
+    return {"class_name": "Sequential", "config": {"name": model.name, "layers": out_layers}}, weights
+
+
+def _translate_functional(model):
+    config = model.get_config()
+    operations = {op.name: op for op in model.operations}
+    # In tfjs (as in Keras 1/2) a model's node 0 is its own internal node, so
+    # calls of a nested model in the outer graph are numbered from 1.
+    nested = {name for name, op in operations.items() if isinstance(op, keras.Model)}
+    mask_only = _mask_only_operations(config)
+    out_layers, weights = [], []
+    for entry in config["layers"]:
+        if entry["name"] in mask_only:
+            continue
+        op = operations[entry["name"]]
+        nodes = [_shift_nested(_node_inputs(op, node), nested) for node in entry.get("inbound_nodes", [])]
+        calls = entry.get("inbound_nodes", [])
+        pieces, layer_weights = _translate_operation(op, calls[0] if len(calls) == 1 else None)
+        weights += layer_weights
+        for position, piece in enumerate(pieces):
+            out_layers.append({
+                "class_name": piece.class_name,
+                "config": piece.config,
+                "name": piece.name,
+                "inbound_nodes": [_piece_node(pieces, position, node, index) for index, node in enumerate(nodes)],
+            })
+    _check_unique_layer_names(model, [l["name"] for l in out_layers])
+    return {
+        "class_name": "Functional",
+        "config": {
+            "name": model.name,
+            "layers": out_layers,
+            "input_layers": _shift_nested(_tensor_list(config["input_layers"]), nested),
+            "output_layers": _shift_nested(_tensor_list(config["output_layers"]), nested),
+        },
+    }, weights
+
+
+def _mask_only_operations(config):
+    """Names of graph nodes whose outputs only feed `mask=` arguments.
+
+    Keras 3 records mask computation (Embedding(mask_zero=True) -> NotEqual,
+    Masking -> NotEqual + Any) as graph ops and passes the mask explicitly.
+    tfjs layers compute and propagate masks themselves (Keras 2 style), so
+    these nodes and the mask arguments are left out.
+    """
+    data_uses, mask_uses = {}, {}
+    for entry in config["layers"]:
+        for node in entry.get("inbound_nodes", []):
+            for t in _keras_tensors(node.get("args", [])):
+                data_uses.setdefault(t["keras_history"][0], set()).add(entry["name"])
+            for key, value in (node.get("kwargs") or {}).items():
+                uses = mask_uses if key == "mask" else data_uses
+                for t in _keras_tensors(value):
+                    uses.setdefault(t["keras_history"][0], set()).add(entry["name"])
+    outputs = {ref[0] for ref in _tensor_list(config["output_layers"])}
+    mask_only = set()
+    changed = True
+    while changed:
+        changed = False
+        for entry in config["layers"]:
+            name = entry["name"]
+            if name in mask_only or name in outputs or entry["class_name"] == "InputLayer":
+                continue
+            feeds = data_uses.get(name, set())
+            if (name in mask_uses or feeds) and feeds <= mask_only:
+                mask_only.add(name)
+                changed = True
+    return mask_only
+
+
+def _shift_nested(refs, nested):
+    return [[name, node + 1 if name in nested else node, *rest] for name, node, *rest in refs]
+
+
+def _piece_node(pieces, position, node_inputs, node_index):
+    """Keras 2 inbound node of piece `position` for one call of the original layer."""
+    piece = pieces[position]
+    refs = piece.inputs
+    if refs is None:
+        refs = [Input(i) for i in range(len(node_inputs))] if position == 0 else [pieces[position - 1]]
+    resolved = []
+    for ref in refs:
+        if isinstance(ref, Input):
+            resolved.append(node_inputs[ref.index])
+        else:
+            # Helper pieces are called once per call of the original layer, so
+            # their node index equals the original's.
+            resolved.append([ref.name, node_index, 0, {}])
+    return resolved
+
+
+def _node_inputs(op, node):
+    """Keras 3 {args, kwargs} node -> [[layer, node_index, tensor_index, {}], ...]."""
+    for key, value in (node.get("kwargs") or {}).items():
+        if key == "mask" or (key in _IGNORED_CALL_KWARGS and not _keras_tensors(value)):
+            continue
+        if value is None or value is False:
+            continue
+        raise UnsupportedLayerError(
+            op.name, type(op).__name__,
+            f"it is called with the argument {key}={_describe(value)}, which TF.js layers cannot pass.",
+            "call the layer with its inputs only (for RNN initial states, use a Functional model "
+            "without initial_state).",
+        )
+    return [[*t["keras_history"], {}] for t in _keras_tensors(node.get("args", []))]
+
+
+def _keras_tensors(value):
+    """The __keras_tensor__ configs in a nested args structure, in order."""
+    if isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__":
+            return [value["config"]]
+        return [t for v in value.values() for t in _keras_tensors(v)]
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _keras_tensors(v)]
+    return []
+
+
+def _describe(value):
+    return "a tensor" if _keras_tensors(value) else repr(value)
+
+
+def _tensor_list(value):
+    """Keras 3 writes a single input/output flat ([name, 0, 0]); tfjs wants a list of them."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    if value and isinstance(value[0], str):
+        return [list(value)]
+    return [list(v) for v in value]
+
+
+def _check_unique_layer_names(model, names):
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise ExportError(f"Model '{model.name}' has two layers named '{name}'. TF.js identifies layers and "
+                              "their weights by name. Fix: give every layer a unique name and save again.")
+        seen.add(name)
+
+
+def _check_unique_weight_names(weights):
+    seen = set()
+    for name, _ in weights:
+        if name in seen:
+            raise ExportError(f"Two weights would both be called '{name}' in TF.js (layers in nested models share "
+                              "a name). Fix: give every layer, including those inside nested models, a unique name.")
+        seen.add(name)
