@@ -10,7 +10,7 @@ JS_STAMP := node_modules/.webnets-installed
 MODELS := alexnet googlenet resnet squeezenet simple_rnn lstm gru dqn
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 
-.PHONY: help setup system test convert verify layers readme lock clean export export-all list data vendor demo publish bench
+.PHONY: help setup system test convert import verify layers readme lock clean export export-all list data vendor demo publish bench coverage
 
 help:
 	@echo "make export MODEL=squeezenet       train (or load the checkpoint), convert, verify -> web_demo/models/"
@@ -19,8 +19,10 @@ help:
 	@echo "make demo                          serve web_demo/ on localhost (COOP/COEP: threaded WASM), print its URL"
 	@echo "make test                          run the test suite (installs everything on first use)"
 	@echo "make convert SRC=m.keras OUT=dir   convert a Keras model to TF.js and check it in TF.js"
+	@echo "make import SRC=dir OUT=m.keras   a TF.js layers model (dir or URL) back to a verified Keras 3 file"
 	@echo "make verify DIR=dir                re-run the TF.js parity check of an exported model"
 	@echo "make layers                        list the supported Keras layers"
+	@echo "make coverage                      convert the coverage corpus (every keras.applications model), update README"
 	@echo "make publish DEST=s3://b/p VERSION=1.0.0   upload web_demo/models to a CDN origin (ARGS=--dry-run)"
 	@echo "make bench                         sizes, accuracy, export time, browser latency -> bench/results.* (ARGS=--quick)"
 
@@ -104,6 +106,10 @@ convert: setup
 	@test -n "$(SRC)" -a -n "$(OUT)" || { echo "usage: make convert SRC=model.keras OUT=out_dir [ARGS='--quantize uint8']"; exit 2; }
 	$(PY) -m exporter convert "$(SRC)" "$(OUT)" $(ARGS)
 
+import: setup
+	@test -n "$(SRC)" -a -n "$(OUT)" || { echo "usage: make import SRC=model_dir_or_url OUT=model.keras [ARGS=--force]"; exit 2; }
+	$(PY) -m exporter import "$(SRC)" "$(OUT)" $(ARGS)
+
 verify: setup
 	$(PY) -m exporter verify "$(DIR)"
 
@@ -113,6 +119,11 @@ layers: $(PY_STAMP)
 # Regenerate the README's supported-layers table from the translator registry.
 readme: $(PY_STAMP)
 	$(PY) -c "from exporter.layers.table import update_readme; update_readme('README.md')"
+
+# Convert the whole coverage corpus (every keras.applications model and the Keras 3 example
+# models, tests/coverage_corpus.py) and rewrite README's coverage table from what it measured.
+coverage: setup
+	$(PY) -m tests.coverage_corpus --write-readme
 
 # Regenerate requirements.lock from pyproject's pins in a throw-away venv.
 lock:

@@ -1,6 +1,8 @@
-"""What the bench measures: the eight zoo models at demo size (their trained checkpoints) and
+"""What the bench measures: the eight zoo models at demo size (their trained checkpoints),
 SqueezeNet at paper size (random weights: ImageNet weights are not to be had offline, and
-sizes and latency do not depend on the values; it has no accuracy).
+sizes and latency do not depend on the values; it has no accuracy), and a transformer text
+classifier of our own (random weights; it runs on webnets-layers.js classes in TF.js and is
+timed against ONNX Runtime Web).
 
 A Case is a .keras file plus how to score a model of it. The scores reuse the zoo's
 evaluate code (models/*.py):
@@ -19,8 +21,11 @@ import numpy as np
 ZOO = ("alexnet", "googlenet", "resnet", "squeezenet", "simple_rnn", "lstm", "gru", "dqn")
 CNNS = ("alexnet", "googlenet", "resnet", "squeezenet")
 PAPER_SQUEEZENET = "squeezenet_paper"
-ALL = ZOO + (PAPER_SQUEEZENET,)
-ONNX_CASES = ("squeezenet", PAPER_SQUEEZENET)
+TRANSFORMER = "transformer_text"
+ALL = ZOO + (PAPER_SQUEEZENET, TRANSFORMER)
+ONNX_CASES = ("squeezenet", PAPER_SQUEEZENET, TRANSFORMER)
+# The transformer's size: a small sentence classifier (two blocks, 4 heads of 16, 64 tokens).
+TRANSFORMER_VOCAB, TRANSFORMER_TOKENS, TRANSFORMER_WIDTH = 2000, 64, 64
 
 METRICS = {
     "image-classification": {"name": "accuracy", "key": "test_accuracy", "higher_is_better": True,
@@ -76,7 +81,11 @@ class Case:
 
                 model = keras.saving.load_model(self.checkpoint, compile=False, safe_mode=True)
                 shape = [1] + list(model.inputs[0].shape[1:])
-                self._input = np.random.default_rng(0).uniform(0, 255, shape).astype(np.float32)
+                rng = np.random.default_rng(0)
+                if "int" in str(model.inputs[0].dtype):  # token ids, none of them padding
+                    self._input = rng.integers(1, TRANSFORMER_VOCAB, shape).astype(np.int32)
+                else:
+                    self._input = rng.uniform(0, 255, shape).astype(np.float32)
         return self._input
 
 
@@ -88,6 +97,14 @@ def build_cases(names, work, *, quick=False, log=print):
 
     cases = []
     for name in names:
+        if name == TRANSFORMER:
+            path = Path(work) / f"{name}.keras"
+            if not path.exists():
+                transformer_classifier().save(path)
+            cases.append(Case(name, path, cnn=False, quick=quick, onnx=True,
+                              weights="random (our own text classifier: Embedding + 2 attention blocks; "
+                                      "latency does not depend on the values)"))
+            continue
         if name == PAPER_SQUEEZENET:
             path = Path(work) / f"{name}.keras"
             if not path.exists():
@@ -119,3 +136,25 @@ def _base_fine_tune():
     from models.base import ZooModel
 
     return ZooModel.fine_tune
+
+
+def transformer_classifier(seed=0):
+    """Embedding -> 2 x (MultiHeadAttention + LayerNorm + ReLU feed-forward) -> pooling -> 2 classes.
+
+    The feed-forward uses relu, not gelu: Keras' exact gelu traces to Erf/Erfc, which the
+    official graph converter and ONNX Runtime Web 1.30 lack, and the point is a comparison that
+    runs on both runtimes. (webnets exports the gelu version too; the coverage corpus has one.)
+    """
+    import keras
+
+    L = keras.layers
+    keras.utils.set_random_seed(seed)
+    tokens = keras.Input((TRANSFORMER_TOKENS,), dtype="int32", name="tokens")
+    x = L.Embedding(TRANSFORMER_VOCAB, TRANSFORMER_WIDTH)(tokens)
+    for _ in range(2):
+        attended = L.MultiHeadAttention(num_heads=4, key_dim=TRANSFORMER_WIDTH // 4)(x, x)
+        x = L.LayerNormalization(epsilon=1e-6)(L.Add()([x, attended]))
+        ff = L.Dense(TRANSFORMER_WIDTH)(L.Dense(2 * TRANSFORMER_WIDTH, activation="relu")(x))
+        x = L.LayerNormalization(epsilon=1e-6)(L.Add()([x, ff]))
+    outputs = L.Dense(2, activation="softmax")(L.GlobalAveragePooling1D()(x))
+    return keras.Model(tokens, outputs, name=TRANSFORMER)

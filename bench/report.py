@@ -104,7 +104,8 @@ def targets(results):
                 other_passes.setdefault(key, {})[label] = row
     out["wasm_vs_onnx"] = {
         "holds": None if not onnx else all(v["ratio"] <= 1.0 for v in onnx.values()),
-        "limit": "SqueezeNet: TF.js WASM layers warm median <= ONNX Runtime Web WASM, same page, both at 2 threads",
+        "limit": "SqueezeNet and the transformer text classifier: TF.js WASM layers warm median <= ONNX Runtime "
+                 "Web WASM, same page, both at 2 threads",
         "models": onnx,
         "other_thread_settings": other_passes,
         "summary": "; ".join(

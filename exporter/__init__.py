@@ -18,12 +18,13 @@ Layout, one subpackage per pipeline stage:
     output/      atomic export directories, model.js for file:// pages, transfer sizes
     publish/     exported models -> a CDN origin (fsspec), index.json with SRI hashes
     browser/     serving the demo cross-origin isolated; headless Chromium for tests and bench
+    runtime/     webnets-layers.js (webnets' own TF.js layer classes) and which exports need it
     weights.py   where an exported weight lives in Keras, and Keras run with other values for it
     official.py  the official tensorflowjs package (writer, quantizer, graph converter)
     errors.py    ExportError: every failure a user can cause, with its fix
 
 Imports run one way, top to bottom: cli -> zoo -> pipeline -> (layers, optimize, quantize,
-parity, output) -> weights -> official, errors; publish and browser need only errors.
+parity, output) -> weights -> official, runtime, errors; publish and browser need only errors.
 tests/test_layout.py holds every module to it. `models/` (the zoo's architectures, data and training) never imports `exporter/`;
 `exporter/zoo` is the one place that imports `models/`.
 """

@@ -102,7 +102,7 @@ def _convert(args):
     from .pipeline import convert
 
     convert(args.src, args.out_dir, quantize=request, format=args.format, shard_size=args.shard_size,
-            force=args.force, verify=args.verify, unsafe=args.unsafe, optimize=args.optimize)
+            force=args.force, verify=args.verify, unsafe=args.unsafe, optimize=args.optimize, step=args.step)
     return 0
 
 
@@ -119,6 +119,18 @@ def _export(args):
     export_model(args.model, out_root=args.out or DEFAULT_OUT, quantize=request, retrain=args.retrain,
                  weights=args.weights, strategy=args.strategy, quick=args.quick, verify=args.verify,
                  optimize=args.optimize, prune=prune)
+    return 0
+
+
+@runs_tensorflow
+def _import(args):
+    if args.verify:
+        from .parity.runtime import prestart
+
+        prestart()
+    from .importer import import_model
+
+    import_model(args.src, args.out, force=args.force, verify=args.verify)
     return 0
 
 
@@ -215,6 +227,17 @@ def build_parser():
     convert.add_argument("--force", action="store_true", help="replace OUT_DIR if it exists (atomically)")
     convert.add_argument("--unsafe", action="store_true",
                          help="allow Keras to deserialize Python code (Lambda) from the file: only for files you trust")
+    convert.add_argument("--step", action="store_true",
+                         help="write the step model of a recurrent model instead: one token and each recurrent "
+                              "layer's state in, the output and the new states out (README: The step form)")
+
+    importing = command("import", _import, help="a TF.js layers model (directory or URL) -> a verified Keras 3 "
+                                                ".keras file")
+    importing.add_argument("src", help="directory or http(s) URL holding model.json + weight shards")
+    importing.add_argument("out", help="the .keras file to write")
+    importing.add_argument("--force", action="store_true", help="replace OUT if it exists (atomically)")
+    importing.add_argument("--no-verify", dest="verify", action="store_false",
+                           help="skip the check that Keras predicts what TF.js predicts")
 
     verify = command("verify", _verify, help="re-run the TF.js parity check of an exported model directory, "
                                              "or of a published version over HTTP")

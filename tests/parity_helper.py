@@ -46,6 +46,7 @@ class Result:
     model_json: dict = None
     optimizations: dict = None  # what exporter/optimize/ did (None with optimize=False)
     backend: str = None  # the TF.js backend that ran it (wasm, or cpu where WASM lacks a kernel)
+    parameters: int = None  # the Keras model's parameter count
 
 
 def layer_classes(model):
@@ -81,6 +82,7 @@ def run_cases(cases, root):
             model = case.build()
             randomize_state(model)
             result.classes = layer_classes(model)
+            result.parameters = int(model.count_params())
             out = root / case.id
             out.mkdir(parents=True)
             written = write_layers_model(model, out, case.quantization, optimize=case.optimize)

@@ -343,3 +343,62 @@ def test_scripts_loaded_out_of_order_name_the_missing_file(browser, tmp_path):
         page.wait_for_timeout(500)
         page.close()
     assert any("web_demo/js/models.js needs js/backend.js loaded before it" in e for e in errors), errors
+
+
+def _python_sample(probs, temperature, u):
+    """The page's sampler (web_demo/js/text.js `sample`) in Python: softmax(log(p) / T), then the
+    first index where the running sum reaches u * total, for the page's own draw u."""
+    import numpy as np
+
+    logits = np.log(np.maximum(np.asarray(probs, np.float64), 1e-12)) / temperature
+    weights = np.exp(logits - logits.max())
+    r = u * weights.sum()
+    for i, w in enumerate(weights):
+        r -= w
+        if r <= 0:
+            return i
+    return len(weights) - 1
+
+
+_KERAS_FROM_EXPORT = {}
+
+
+def _keras_language_model(name):
+    from exporter.zoo.export import keras_from_export
+
+    if name not in _KERAS_FROM_EXPORT:
+        _KERAS_FROM_EXPORT[name] = keras_from_export(name, WEB_DEMO / "models")[0]
+    return _KERAS_FROM_EXPORT[name]
+
+
+def test_text_generates_with_carried_state_as_keras_and_the_python_sampler(page):
+    """120 characters from every language model with its step model (state carried, the prompt fed
+    once): the probabilities at every step are Keras' for the whole text so far, the characters are
+    what the Python sampler draws from them, and each card shows its characters per second."""
+    import numpy as np
+
+    writers = sorted(m["name"] for m in INDEX["models"] if m["task"] == "text-generation")
+    page.page.evaluate("document.getElementById('text-length').value = '120'; "
+                       "document.getElementById('text-temperature').value = '0.8'")
+    page.page.evaluate("window.webnets.textRuns && Object.keys(window.webnets.textRuns)"
+                       ".forEach(k => delete window.webnets.textRuns[k])")
+    page.page.click("#text-generate")
+    page.page.wait_for_function(
+        "names => names.every(n => (window.webnets.textRuns[n] || {next: []}).next.length === 120) "
+        "&& !document.getElementById('text-generate').disabled", arg=writers, timeout=240_000)
+    runs = page.page.evaluate("window.webnets.textRuns")
+    for name in writers:
+        run = runs[name]
+        assert run["mode"] == "step", f"{name}: generated without its step model"
+        assert [_python_sample(p, 0.8, u) for p, u in zip(run["probs"], run["draws"])] == run["next"], name
+        ids = np.asarray(run["prompt"] + run["next"][:-1], np.int32)[None]
+        expected = np.asarray(_keras_language_model(name)(ids))[0, len(run["prompt"]) - 1:]
+        error = float(np.abs(np.asarray(run["probs"]) - expected).max())
+        assert error <= BROWSER_BOUND, (name, error)
+        labels = json.loads((WEB_DEMO / "models" / name / "meta.json").read_text())["labels"]
+        shown = page.page.inner_text(f"[data-model='{name}'] .generated span:last-child")
+        assert shown == "".join("?" if labels[i] == "\ufffd" else labels[i] for i in run["next"])
+        assert "characters/s" in page.page.inner_text(f"[data-model='{name}'] .rate")
+        print(f"{page.origin} {name}: {run['charsPerSecond']:.1f} chars/s (median step {run['stepMsMedian']:.1f} ms), "
+              f"prompt {run['promptMs']:.0f} ms, 120 characters in {run['wallMs'] / 1000:.1f} s, "
+              f"max |p - Keras| {error:.1e}")

@@ -56,3 +56,19 @@ def test_saved_model_needs_graph_format(sources, tmp_path):
     result = cli("convert", sources / "saved_model", tmp_path / "out")
     assert result.returncode != 0 and "--format graph" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("make, cause", [
+    (lambda x: layers.Dense(3, activation="gelu")(layers.Flatten()(x)), "Erfc"),
+    (lambda x: layers.Dense(2)(layers.GlobalAveragePooling2D()(layers.RandomFlip()(x))), "augmentation"),
+], ids=["gelu", "augmentation"])
+def test_what_the_official_graph_converter_cannot_do_points_to_the_layers_format(tmp_path, make, cause):
+    inputs = keras.Input((8, 8, 3))
+    keras.Model(inputs, make(inputs)).save(tmp_path / "model.keras")
+    proc = cli("convert", tmp_path / "model.keras", tmp_path / "out", "--format", "graph")
+    assert proc.returncode != 0 and not (tmp_path / "out").exists()
+    message = proc.stderr.strip().splitlines()
+    text = " ".join(message)
+    assert cause in text and "leave out --format graph" in text and "unexpectedly" not in text, text
+    # ...and the layers format converts the same file.
+    assert cli("convert", tmp_path / "model.keras", tmp_path / "layers").returncode == 0

@@ -75,6 +75,8 @@ CASES = [
     Case("Xception", application("Xception", (71, 71, 3))),
     Case("NASNetMobile", application("NASNetMobile", (32, 32, 3))),
     Case("ConvNeXtTiny", application("ConvNeXtTiny", (32, 32, 3))),
+    Case("InceptionResNetV2", application("InceptionResNetV2", (75, 75, 3))),  # its CustomScaleLayer
+    Case("EfficientNetV2B0", application("EfficientNetV2B0", (32, 32, 3))),
 ]
 
 

@@ -101,7 +101,7 @@ def noops_everywhere():
 def activations_merged():
     x = keras.Input(IMG)
     y = L.Activation("gelu")(L.Conv2D(4, 3)(x))
-    y = L.Activation("linear")(L.Conv2D(4, 3, activation="relu")(y))  # host not linear: stays
+    y = L.Activation("tanh")(L.Conv2D(4, 3, activation="relu")(y))  # host not linear: stays
     y = L.Flatten()(y)
     return keras.Model(x, L.Activation("softmax", name="probs")(L.Dense(5, name="fc")(y)))
 
@@ -291,7 +291,7 @@ def test_outputs_keep_their_order(results):
 def test_activation_merged_into_its_layer(results):
     layers = {l["config"]["name"]: l for l in topology_layers(results["activations-merged"].model_json)}
     assert "probs" not in layers and layers["fc"]["config"]["activation"] == "softmax"
-    assert sum(l["class_name"] == "Activation" for l in layers.values()) == 1  # the one after a relu conv
+    assert sum(l["class_name"] == "Activation" for l in layers.values()) == 1  # the tanh after a relu conv
 
 
 def test_shared_and_branched_layers_are_left_alone(results):
@@ -405,3 +405,13 @@ def test_cli_no_optimize_keeps_the_layers(tmp_path):
     assert metas[None]["optimizations"]["folded_batchnorm"] == 1
     for meta in metas.values():
         assert meta["parity"]["max_rel_error"] <= FOLDING_BOUND
+
+
+def test_a_linear_activation_is_dropped_as_the_identity(tmp_path):
+    # What Identity and the augmentation layers become: nothing left in TF.js.
+    x = keras.Input(IMG)
+    model = keras.Model(x, L.Activation("linear")(L.Conv2D(4, 3, activation="relu")(x)))
+    result = run_cases([Case("linear", lambda: model)], tmp_path)["linear"]
+    assert_parity(result)
+    assert result.optimizations["dropped_noops"] == 1
+    assert "Activation" not in {l["class_name"] for l in topology_layers(result.model_json)}

@@ -74,10 +74,30 @@
     return {run, info: () => ({execute: graph && useAsync ? 'executeAsync' : 'predict'})};
   }
 
+  // A layers export that names webnets' own classes requires webnets-layers.js (meta.json
+  // `requires`), loaded before the model as the demo and the README do; once per file.
+  const runtimes = new Map();
+  async function loadRequired(url) {
+    const dir = url.replace(/\/[^/]*$/, '');
+    const response = await fetch(`${dir}/meta.json`);
+    const meta = response.ok ? await response.json() : {};
+    await Promise.all((meta.requires || []).map(({file}) => {
+      const src = `${dir}/${file}`;
+      if (!runtimes.has(src)) {
+        runtimes.set(src, new Promise((resolve, reject) => document.head.append(Object.assign(
+          document.createElement('script'), {src, onload: resolve, onerror: () => reject(new Error(`${src} failed`))}))));
+      }
+      return runtimes.get(src);
+    }));
+  }
+
   // format: layers | graph | onnx, optionally ":label" to time two models of a kind side by side.
   async function load(format, url, input, threads) {
     format = format.split(':')[0];
-    if (format === 'layers') return tfjsRunner(await tf.loadLayersModel(url), input, false);
+    if (format === 'layers') {
+      await loadRequired(url);
+      return tfjsRunner(await tf.loadLayersModel(url), input, false);
+    }
     if (format === 'graph') return tfjsRunner(await tf.loadGraphModel(url), input, true);
     if (format === 'onnx') {
       const o = await loadOrt(threads);

@@ -6,6 +6,11 @@ Keras 3 lets a Functional graph contain bare operations (`x + 3.0`,
 are exact layers: arithmetic with a constant is a Rescaling, arithmetic of
 two tensors is a merge layer, unary activations are Activation layers.
 One translator per operation class, registered like the layer translators.
+
+The rest of a whitelisted table (`WEBNETS_OPERATIONS`: reductions, concatenate, stack,
+reshape, transpose, expand_dims, squeeze, element-wise math, matmul, softmax, where and
+comparisons) becomes one `WebnetsOperation` layer of webnets-layers.js, which calls the
+equal TF.js op; anything outside it is refused, naming the op.
 """
 
 from numbers import Number
@@ -35,14 +40,21 @@ def translate_operation(op, node):
     class_name = type(op).__name__
     function = OPERATION_TRANSLATORS.get(class_name)
     args = node.get("args", []) if node else []
-    if function is None or node is None or node.get("kwargs"):
-        raise UnsupportedLayerError(
-            op.name, class_name,
-            "this keras.ops call inside the Functional graph has no TF.js layer equivalent.",
-            "express it with built-in layers (Add, Multiply, Rescaling, Reshape, Activation, ...); "
-            f"webnets lowers these ops: {', '.join(sorted(OPERATION_TRANSLATORS))}.",
-        )
-    return function(op, args)
+    if node is not None and not node.get("kwargs"):
+        if function is not None:
+            try:
+                return function(op, args)
+            except UnsupportedLayerError:
+                if class_name not in WEBNETS_OPERATIONS:
+                    raise
+        if class_name in WEBNETS_OPERATIONS:
+            return [webnets_operation(op, args)]
+    raise UnsupportedLayerError(
+        op.name, class_name,
+        "this keras.ops call inside the Functional graph has no TF.js equivalent in webnets.",
+        "express it with built-in layers (Add, Multiply, Rescaling, Reshape, Activation, ...); "
+        f"webnets translates these ops: {', '.join(sorted(set(OPERATION_TRANSLATORS) | set(WEBNETS_OPERATIONS)))}.",
+    )
 
 
 def _rescaling(name, scale, offset):
@@ -116,3 +128,65 @@ def _unary(op, args):
 
 for _name in _UNARY:
     register_operation(_name)(_unary)
+
+
+def _axis(value):
+    return list(value) if isinstance(value, (list, tuple)) else value
+
+
+def _reduction(op):
+    if getattr(op, "initial", None) is not None:
+        raise UnsupportedLayerError(op.name, type(op).__name__, "is called with initial=..., which TF.js lacks.",
+                                    "leave initial out (reduce, then take the maximum/minimum with a constant).")
+    if getattr(op, "dtype", None) is not None:
+        raise UnsupportedLayerError(op.name, type(op).__name__, "is called with a dtype.", "cast the input instead.")
+    return {"axis": _axis(op.axis), "keepdims": bool(op.keepdims)}
+
+
+def _transpose(op):
+    return {"perm": None if op.axes is None else list(op.axes)}
+
+
+# Keras 3 operation class -> (TF.js op name in WebnetsOperation, the op's options as config).
+WEBNETS_OPERATIONS = {
+    "Mean": ("mean", _reduction), "Sum": ("sum", _reduction), "Max": ("max", _reduction),
+    "Min": ("min", _reduction), "Prod": ("prod", _reduction),
+    "Concatenate": ("concat", lambda op: {"axis": op.axis}), "Stack": ("stack", lambda op: {"axis": op.axis}),
+    "Reshape": ("reshape", lambda op: {"shape": list(op.newshape)}), "Transpose": ("transpose", _transpose),
+    "ExpandDims": ("expandDims", lambda op: {"axis": op.axis}),
+    "Squeeze": ("squeeze", lambda op: {"axis": _axis(op.axis)}),
+    "Clip": ("clipByValue", lambda op: {"min": float(op.x_min), "max": float(op.x_max)}),
+    "Softmax": ("softmax", lambda op: {"axis": op.axis}),
+    **{name: (tfjs, lambda op: {}) for name, tfjs in {
+        "Sqrt": "sqrt", "Square": "square", "Absolute": "abs", "Abs": "abs", "Exp": "exp", "Log": "log", "Erf": "erf",
+        "Sign": "sign", "Negative": "neg", "Reciprocal": "reciprocal", "Floor": "floor", "Ceil": "ceil", "Sin": "sin",
+        "Cos": "cos", "Rsqrt": "rsqrt", "Power": "pow", "Maximum": "maximum", "Minimum": "minimum", "Add": "add",
+        "Subtract": "sub", "Multiply": "mul", "TrueDivide": "div", "Divide": "div", "Matmul": "matMul",
+        "Greater": "greater", "GreaterEqual": "greaterEqual", "Less": "less", "LessEqual": "lessEqual",
+        "Equal": "equal", "NotEqual": "notEqual", "Where": "where"}.items()},
+}
+
+
+def _operands(op, args):
+    """[{"tensor": i} | {"constant": value}] in call order; tensors inside a list (concatenate) flattened."""
+    operands, count = [], 0
+    for arg in args:
+        for value in (arg if isinstance(arg, list) and any(_is_tensor(v) for v in arg) else [arg]):
+            if isinstance(value, dict) and value.get("class_name") == "__numpy__":  # a constant array
+                value = value["config"]["value"]
+            if _is_tensor(value):
+                operands.append({"tensor": count})
+                count += 1
+            elif isinstance(value, (Number, list)) and not isinstance(value, bool):
+                operands.append({"constant": value})
+            else:
+                raise UnsupportedLayerError(op.name, type(op).__name__, f"has the argument {value!r}, which webnets "
+                                            "cannot pass to TF.js.", "use a number or a tensor there.")
+    return operands
+
+
+def webnets_operation(op, args):
+    """One WebnetsOperation layer computing `op` on the call's tensors (inputs in call order)."""
+    tfjs_op, options = WEBNETS_OPERATIONS[type(op).__name__]
+    return TfjsLayer("WebnetsOperation", {"name": op.name, "op": tfjs_op, "operands": _operands(op, args),
+                                          "options": options(op), "output_shape": list(op.output.shape)})

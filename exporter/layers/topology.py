@@ -11,7 +11,7 @@ import keras
 
 from ..errors import ExportError, UnsupportedLayerError
 from .operations import translate_operation
-from .translators import Input, TfjsLayer, translate_layer
+from .translators import Call, Input, TfjsLayer, translate_layer, translator_for
 
 # Call arguments that do not change inference output when absent. `mask` is
 # always left out: tfjs recomputes masks from the layers that make them.
@@ -47,18 +47,19 @@ def _is_functional(model):
     )
 
 
-def _translate_operation(op, node=None):
+def _translate_operation(op, node=None, call=None):
     """Pieces and absolute weights for one entry of a model's layer list.
 
     `node` is the entry's serialized call, needed for bare keras.ops calls,
-    whose constants live in their arguments.
+    whose constants live in their arguments; `call` describes a layer's calls
+    for translators that take call arguments.
     """
     if isinstance(op, keras.Model):
         config, weights = translate_model(op)
         return [TfjsLayer(config["class_name"], config["config"], [], None)], weights
     if not isinstance(op, keras.layers.Layer):
         return translate_operation(op, node), []
-    pieces = translate_layer(op)
+    pieces = translate_layer(op, call)
     weights = [(f"{piece.name}/{suffix}", value) for piece in pieces for suffix, value in piece.weights]
     return pieces, weights
 
@@ -98,9 +99,11 @@ def _translate_functional(model):
         if entry["name"] in mask_only:
             continue
         op = operations[entry["name"]]
-        nodes = [_shift_nested(_node_inputs(op, node), nested) for node in entry.get("inbound_nodes", [])]
         calls = entry.get("inbound_nodes", [])
-        pieces, layer_weights = _translate_operation(op, calls[0] if len(calls) == 1 else None)
+        call_tensors = _call_tensors(op)
+        nodes = [_shift_nested(_node_inputs(op, node, call_tensors), nested) for node in calls]
+        call = _describe_calls(op, calls, call_tensors) if call_tensors is not None else None
+        pieces, layer_weights = _translate_operation(op, calls[0] if len(calls) == 1 else None, call)
         weights += layer_weights
         for position, piece in enumerate(pieces):
             out_layers.append({
@@ -175,20 +178,55 @@ def _piece_node(pieces, position, node_inputs, node_index):
     return resolved
 
 
-def _node_inputs(op, node):
-    """Keras 3 {args, kwargs} node -> [[layer, node_index, tensor_index, {}], ...]."""
-    for key, value in (node.get("kwargs") or {}).items():
-        if key == "mask" or (key in _IGNORED_CALL_KWARGS and not _keras_tensors(value)):
+def _call_tensors(op):
+    """The keyword arguments whose tensors a layer's translator takes as extra inputs (None: none)."""
+    if isinstance(op, keras.Model) or not isinstance(op, keras.layers.Layer):
+        return None
+    return translator_for(op).call_tensors
+
+
+def _describe_calls(op, calls, call_tensors):
+    """The `Call` every call of `op` shares; a layer called in differing ways is refused."""
+    described = set()
+    for node in calls:
+        kwargs = node.get("kwargs") or {}
+        tensors = tuple(k for k in call_tensors if _keras_tensors(kwargs.get(k)))
+        options = {k: v for k, v in kwargs.items()
+                   if k not in call_tensors and k not in _IGNORED_CALL_KWARGS and not _keras_tensors(v)}
+        described.add((len(_keras_tensors(node.get("args", []))), tensors, tuple(sorted(options.items(), key=str))))
+    if len(described) > 1:
+        raise UnsupportedLayerError(
+            op.name, type(op).__name__,
+            "it is called several times with different arguments, and a TF.js layer has one configuration.",
+            "use one layer per way of calling it (they may share nothing but the config), or call it the same way.")
+    if not described:
+        return Call()
+    args, tensors, options = described.pop()
+    return Call(args, tensors, dict(options))
+
+
+def _node_inputs(op, node, call_tensors=None):
+    """Keras 3 {args, kwargs} node -> [[layer, node_index, tensor_index, {}], ...].
+
+    Tensors in the keyword arguments a translator declared (`call_tensors`) follow the
+    positional ones, in declared order; other keyword arguments carry no tensors.
+    """
+    kwargs = node.get("kwargs") or {}
+    declared, call_tensors = call_tensors is not None, call_tensors or ()
+    for key, value in kwargs.items():
+        if key == "mask" or key in call_tensors or (key in _IGNORED_CALL_KWARGS and not _keras_tensors(value)):
             continue
-        if value is None or value is False:
-            continue
+        if not _keras_tensors(value) and (declared or value is None or value is False):
+            continue  # a translator that takes call arguments reads the options itself
         raise UnsupportedLayerError(
             op.name, type(op).__name__,
             f"it is called with the argument {key}={_describe(value)}, which TF.js layers cannot pass.",
-            "call the layer with its inputs only (for RNN initial states, use a Functional model "
-            "without initial_state).",
+            "call the layer with its inputs only, or with the arguments the README lists for it.",
         )
-    return [[*t["keras_history"], {}] for t in _keras_tensors(node.get("args", []))]
+    tensors = _keras_tensors(node.get("args", []))
+    for key in call_tensors:
+        tensors += _keras_tensors(kwargs.get(key))
+    return [[*t["keras_history"], {}] for t in tensors]
 
 
 def _keras_tensors(value):

@@ -1,4 +1,4 @@
-"""Dropout and friends are identities at inference: their consumers read the no-op's input instead."""
+"""Dropout and friends (and linear activations) are identities at inference: their consumers read the no-op's input instead."""
 
 # Translated classes that compute the identity in predict(); the translators
 # write SpatialDropout2D/3D and ActivityRegularization as a tfjs Dropout.
@@ -6,10 +6,17 @@ NOOP_CLASSES = {"Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropo
                 "GaussianDropout", "AlphaDropout", "ActivityRegularization"}
 
 
+def is_noop(entry):
+    """Dropout and friends; a linear Activation (what Identity and the augmentation layers become)."""
+    if entry["class_name"] == "Activation":
+        return entry["config"].get("activation") == "linear"
+    return entry["class_name"] in NOOP_CLASSES
+
+
 def drop_noops(graph):
     dropped = 0
     for entry in list(graph.layers):
-        if entry["class_name"] not in NOOP_CLASSES or "batch_input_shape" in entry["config"]:
+        if not is_noop(entry) or "batch_input_shape" in entry["config"]:
             continue
         nodes = entry["inbound_nodes"]
         if not nodes or any(len(node) != 1 for node in nodes):

@@ -126,8 +126,9 @@ def raise_if_failed(report, job, where):
                           "--no-verify skips the check, at your own risk.")
 
 
-def run_tfjs(model_dir, inputs, fmt="layers", input_names=None):
-    return run_jobs([Job("model", model_dir, inputs, fmt, input_names)])[0]
+def run_tfjs(model_dir, inputs, fmt="layers", input_names=None, runtime=None):
+    """One model in TF.js; `runtime`: the webnets-layers.js to register (default: the one beside model.json)."""
+    return run_jobs([Job("model", model_dir, inputs, fmt, input_names, runtime=runtime)])[0]
 
 
 def golden_entry(inputs, outputs, count=1):

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ExportError
+from ..runtime import RUNTIME_NAME
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUNNER = Path(__file__).resolve().parent / "node" / "run_tfjs.mjs"
@@ -34,6 +35,7 @@ class Job:
     load_ms: float = None
     predict_ms: float = None
     backend: str = None  # the TF.js backend that produced the outputs
+    runtime: str = None  # webnets-layers.js to register first (a path or URL); None: the one beside model.json
 
 
 def is_url(location):
@@ -117,10 +119,12 @@ def run_jobs(jobs, timeout=900):
                 np.ascontiguousarray(array, dtype=dtype).tofile(file)
                 name = job.input_names[i] if job.input_names else None
                 inputs.append({"path": str(file), "shape": list(array.shape), "dtype": dtype, "name": name})
-            location = str(job.model_dir)
+            location, runtime = str(job.model_dir), job.runtime
             if not is_url(location):
                 location = str(Path(location).absolute())
-            specs.append({"id": job.id, "dir": location, "format": job.format,
+                if runtime is None and (Path(location) / RUNTIME_NAME).is_file():
+                    runtime = str(Path(location) / RUNTIME_NAME)
+            specs.append({"id": job.id, "dir": location, "format": job.format, "runtime": runtime,
                           "inputs": inputs, "out": str(job_dir / "out")})
         (work / "jobs.json").write_text(json.dumps({"backend": backend, "jobs": specs}))
         returncode, stderr = _run_runner(backend, work / "jobs.json", work / "results.json", timeout)

@@ -98,6 +98,8 @@ def export_keras_model(model, out_dir, *, quantize: Quantize = None, format: str
         }
         if written is not None:
             meta["optimizations"] = written.optimizations or "none"
+            if written.requires:
+                meta["requires"] = list(written.requires)
             if written.quantization.record is not None:
                 meta["quantization_auto"] = written.quantization.record
         if compressed:
@@ -125,7 +127,7 @@ def export_keras_model(model, out_dir, *, quantize: Quantize = None, format: str
 
 def convert(src: Union[str, Path], out_dir: Union[str, Path], *, quantize: Quantize = None, format: str = "layers",
             shard_size: int = DEFAULT_SHARD_BYTES, force: bool = False, verify: bool = True, unsafe: bool = False,
-            optimize: bool = True, log: Callable = print) -> dict:
+            optimize: bool = True, step: bool = False, log: Callable = print) -> dict:
     """Convert a Keras model file into a TF.js model directory, verified in TF.js (`webnets convert`).
 
     Args:
@@ -140,6 +142,8 @@ def convert(src: Union[str, Path], out_dir: Union[str, Path], *, quantize: Quant
         verify: run the export in TF.js (Node) and compare with Keras; refuse above the bound.
         unsafe: let Keras deserialize Python code (Lambda) from the file; only for files you trust.
         optimize: fold BatchNorm, drop inference no-ops, merge activations.
+        step: write the step model instead (exporter/pipeline/step_form.py): one token and the
+            state of each recurrent layer in, the output and the new states out.
         log: where progress lines go.
 
     Returns:
@@ -163,8 +167,13 @@ def convert(src: Union[str, Path], out_dir: Union[str, Path], *, quantize: Quant
     if request.auto is not None:
         request.require_validation_file()
     model = load_keras_model(src, unsafe=unsafe)
+    if step:
+        from .step_form import build_step_model
+
+        model = build_step_model(model)
     if request.auto is not None and request.auto.validation is None:
         request = request.with_validation(read_validation_file(request.auto.validation_file, model))
     return export_keras_model(model, out_dir, quantize=request, format=format, shard_size=shard_size, force=force,
-                              verify=verify, log=log, extra_meta={"source": Path(src).name},
+                              verify=verify, log=log,
+                              extra_meta={"source": Path(src).name, **({"form": "step"} if step else {})},
                               compressed=request.auto is not None, optimize=optimize)

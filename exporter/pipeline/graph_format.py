@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import official
+from ..errors import ExportError
 from ..quantize.shards import DEFAULT_SHARD_BYTES
 from ..parity.compare import build_report, golden_entry, keras_outputs, raise_if_failed, sample_inputs
 from ..parity.runtime import Job, run_jobs
@@ -26,9 +27,27 @@ def export_saved_model(model, directory):
 def write_graph_model(saved_model_dir, out_dir, dtype_map=None, shard_size=DEFAULT_SHARD_BYTES):
     """SavedModel -> TF.js graph model, with the official converter (dtype_map: its quantization map)."""
     # official.tf_saved_model_conversion_v2 imports the converters (and TF-DF) on first use only.
-    official.tf_saved_model_conversion_v2.convert_tf_saved_model(
-        str(saved_model_dir), str(out_dir), signature_def="serving_default", saved_model_tags="serve",
-        quantization_dtype_map=dtype_map, weight_shard_size_bytes=shard_size)
+    try:
+        official.tf_saved_model_conversion_v2.convert_tf_saved_model(
+            str(saved_model_dir), str(out_dir), signature_def="serving_default", saved_model_tags="serve",
+            quantization_dtype_map=dtype_map, weight_shard_size_bytes=shard_size)
+    except ValueError as error:
+        if "Unsupported Ops" not in str(error):
+            raise
+        ops = str(error).split("optimization", 1)[-1].strip() or "some ops"
+        raise ExportError(
+            f"The official TF.js graph converter cannot convert this model: TF.js has no kernel for the op(s) {ops} "
+            "that TensorFlow traced it into (gelu, for one, becomes Erfc). Fix: use the layers format (leave out "
+            "--format graph): webnets translates the Keras layers themselves, so these ops are never needed."
+        ) from None
+    except AssertionError as error:
+        if "is not in graph" not in str(error):
+            raise
+        raise ExportError(
+            f"The official TF.js graph converter failed on the SavedModel Keras 3 exported ({error}): its graph "
+            "optimizer loses nodes that inference-only layers (the Random* augmentation layers, Identity) leave "
+            "behind. Fix: use the layers format (leave out --format graph), which drops those layers exactly."
+        ) from None
     return json.loads((Path(out_dir) / "model.json").read_text())
 
 

@@ -17,6 +17,7 @@ from ..layers import translate_model
 from ..optimize import optimize_topology
 from ..quantize import QuantizeRequest, Quantization
 from ..quantize.shards import DEFAULT_SHARD_BYTES, read_dequantized, write_shards
+from ..runtime import RUNTIME_NAME, requires_entry, runtime_bytes, webnets_classes
 from ..parity.compare import build_report, golden_entry, keras_outputs, raise_if_failed, run_tfjs, sample_inputs
 from ..weights import as_numpy, keras_with_values
 
@@ -33,6 +34,7 @@ class LayersModel:
     weights: list
     quantization: Quantization
     optimizations: Optional[dict]
+    requires: tuple = ()  # runtime files copied beside model.json (meta.json "requires")
 
     @contextlib.contextmanager
     def keras_as_exported(self):
@@ -82,7 +84,13 @@ def write_layers_model(model, out_dir, quantization=None, shard_size=DEFAULT_SHA
         "weightsManifest": manifest,
     }
     (Path(out_dir) / "model.json").write_text(json.dumps(model_json))
-    return LayersModel(Path(out_dir), model_json, weights, resolved, optimizations)
+    requires = ()
+    if webnets_classes(model_json):
+        # Only exports that name a webnets class carry (and make pages load) the runtime.
+        data = runtime_bytes()
+        (Path(out_dir) / RUNTIME_NAME).write_bytes(data)
+        requires = (requires_entry(data),)
+    return LayersModel(Path(out_dir), model_json, weights, resolved, optimizations, requires)
 
 
 def input_names(model):

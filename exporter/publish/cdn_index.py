@@ -27,7 +27,8 @@ FORMAT = "webnets-cdn-index"
 SCHEMA = 1
 _SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$")
 # What a consumer needs to pick and feed a model without downloading meta.json.
-_VERSION_FIELDS = ("quantization", "parameter_count", "inputs", "outputs", "labels", "metrics", "bytes_total")
+_VERSION_FIELDS = ("quantization", "parameter_count", "inputs", "outputs", "labels", "metrics", "bytes_total",
+                   "requires")
 _MODEL_FIELDS = ("family", "task", "dataset")
 
 

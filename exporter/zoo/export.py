@@ -1,5 +1,14 @@
 """`export MODEL`: train (or load the cached checkpoint) -> convert -> verify ->
-web_demo/models/MODEL/ with meta.json, and OUT/index.json updated."""
+web_demo/models/MODEL/ with meta.json, and OUT/index.json updated. A language model (family
+recurrent) also gets its step model (exporter/pipeline/step_form.py) in OUT/MODEL_step/, which
+the demo generates with; MODEL/meta.json names it ("step"). It has no row in index.json: it is
+not a card of its own.
+
+One-off, for exports whose checkpoint is gone (the step model from the committed export's
+weights, checked against its golden vectors; the sequence export is left as it is):
+
+    python -m exporter.zoo.export --step-from-export simple_rnn lstm gru
+"""
 
 import json
 from pathlib import Path
@@ -76,12 +85,17 @@ def export_model(name: str, *, out_root=DEFAULT_OUT, quantize=DEFAULT_QUANTIZE, 
         "training_curves": checkpoint.relative(checkpoint.curves) if checkpoint.curves.exists() else None,
     }
 
+    step = _step_reference(name) if spec.family == "recurrent" else None
+    if step is not None:
+        extra["step"] = step
     metrics = record.get("metrics") or {}
     meta = export_keras_model(
         model, out_root / name, quantize=request, force=True, verify=verify, log=log,
         extra_meta=extra, inputs=spec.golden_inputs(2), evaluate=_evaluate_exported(spec, quick, pruned),
         finalize=_describe_with(io, metrics, pruned), script=True, optimize=optimize, compressed=True)
     update_index(out_root, meta)
+    if step is not None:
+        export_step_model(spec, model, out_root, _step_quantization(request, meta), verify=verify, log=log)
     # Further networks trained beside the main one (the DQN's CartPole agent).
     for extra_name in record.get("extra_models", []):
         sibling = checkpoint.sibling(extra_name)
@@ -98,6 +112,120 @@ def export_model(name: str, *, out_root=DEFAULT_OUT, quantize=DEFAULT_QUANTIZE, 
                         "dataset": extra_name.split("_", 1)[-1], "labels": extra_io.get("labels")})
         update_index(out_root, extra_meta)
     return meta
+
+
+def _step_reference(name):
+    """Parent meta.json's "step": where the step model is, relative to OUT (as index.json's rows)."""
+    return {"name": f"{name}_step", "model": f"{name}_step/model.json", "meta": f"{name}_step/meta.json"}
+
+
+def _step_quantization(request, meta):
+    """The step model's weights are the sequence model's: a fixed request carries over; what
+    --quantize auto chose for the sequence model (its label) is reused, if it reads as a request."""
+    if request.auto is None:
+        return request
+    try:
+        return QuantizeRequest.coerce(meta["quantization"])
+    except (ExportError, ValueError, TypeError):
+        return DEFAULT_QUANTIZE
+
+
+def _step_inputs(spec, step_model, warm=20):
+    """Golden inputs of a step model: the token after `warm` characters of the zoo's golden windows,
+    with the states those characters leave (not zeros, so the state inputs are checked too)."""
+    import numpy as np
+
+    (windows,) = spec.golden_inputs(2)
+    states = [np.zeros((len(windows), t.shape[1]), np.float32) for t in step_model.inputs[1:]]
+    if warm:
+        _, *states = step_model.predict([windows[:, :warm], *states], verbose=0)
+    return [windows[:, warm:warm + 1].astype(np.int32), *[np.asarray(s, np.float32) for s in states]]
+
+
+def export_step_model(spec, model, out_root=DEFAULT_OUT, quantize=DEFAULT_QUANTIZE, *, verify=True,
+                      log: Callable = print) -> dict:
+    """Write OUT/NAME_step/: the step model of a zoo language model, sharing `model`'s weights.
+
+    Inputs: tokens [batch, T] (one character per step; T > 1 runs T steps, as for a prompt) and the
+    state of each recurrent layer; outputs: the next-character probabilities and the new states.
+    """
+    from ..pipeline.step_form import build_step_model
+
+    ref = _step_reference(spec.name)
+    step_model = build_step_model(model, name=ref["name"])
+    io = spec.io_spec()
+    states = [t.name for t in step_model.inputs[1:]]
+    meta = export_keras_model(
+        step_model, Path(out_root) / ref["name"], quantize=quantize, force=True, verify=verify, log=log,
+        inputs=_step_inputs(spec, step_model), script=True, compressed=True,
+        extra_meta={"name": ref["name"], "display_name": f"{spec.display_name or spec.name} (step)",
+                    "family": spec.family, "task": spec.task, "dataset": spec.dataset, "parent": spec.name,
+                    "form": "step", "labels": io.get("labels"), "states": states,
+                    "note": "one character per call: tokens [1, 1] and the states (zeros to start) in; the "
+                            "next-character probabilities [1, 1, vocab] and the new states out, in the order of "
+                            "`states`. A [1, T] call runs T characters at once (a prompt)."})
+    return meta
+
+
+def keras_from_export(name: str, out_root=DEFAULT_OUT):
+    """The zoo model `name` (demo preset) holding the weights of its export OUT/NAME/ as TF.js sees
+    them (dequantized), checked to reproduce the export's golden vectors. Returns (model, meta)."""
+    import numpy as np
+
+    from ..parity.compare import golden_arrays
+    from ..parity.tolerances import FLOAT32_BOUND, max_relative_error
+    from ..quantize.shards import read_dequantized
+
+    spec = _zoo_model(name)
+    directory = Path(out_root) / name
+    meta_path = directory / "meta.json"
+    if not meta_path.exists():
+        raise ExportError(f"'{directory}' holds no export. Fix: `python -m exporter export {name}` first.")
+    meta = json.loads(meta_path.read_text())
+    model_json = json.loads((directory / "model.json").read_text())
+    values = read_dequantized(model_json["weightsManifest"], directory)
+    model = spec.build("demo")
+    for layer in model.layers:
+        names = [n for n in values if n.startswith(f"{layer.name}/")]
+        if layer.weights:
+            expected = [tuple(w.shape) for w in layer.get_weights()]
+            if [values[n].shape for n in names] != expected:
+                raise ExportError(f"{directory}: the weights of '{layer.name}' ({[values[n].shape for n in names]}) "
+                                  f"do not fit the demo preset's layer ({expected}). Fix: export '{name}' again "
+                                  f"from its checkpoint (`python -m exporter export {name}`).")
+            layer.set_weights([values[n].astype(np.float32) for n in names])
+    inputs, outputs = golden_arrays(meta["golden"])
+    error = max_relative_error([np.asarray(model.predict(inputs[0], verbose=0))], outputs)
+    if not error <= FLOAT32_BOUND:
+        raise ExportError(f"{directory}: the Keras model rebuilt from the export's weights misses its golden vectors "
+                          f"(relative error {error:.2e} > {FLOAT32_BOUND}). Fix: export '{name}' again from its checkpoint.")
+    meta["golden_error_rebuilt"] = error
+    return model, meta
+
+
+def step_from_export(name: str, out_root=DEFAULT_OUT, *, log: Callable = print) -> dict:
+    """The step model of an exported zoo language model, from the export's own (dequantized) weights
+    (`keras_from_export`): for exports whose checkpoint is not at hand. OUT/NAME/meta.json gains
+    "step" (and model.js its copy of meta.json); model.json and the shards are left untouched."""
+    from ..output import write_model_script
+
+    spec = _zoo_model(name)
+    if spec.family != "recurrent":
+        raise ExportError(f"'{name}' is not a language model ({spec.task}); only those have a step form. "
+                          "Fix: pick simple_rnn, lstm or gru.")
+    directory = Path(out_root) / name
+    model, meta = keras_from_export(name, out_root)
+    error = meta.pop("golden_error_rebuilt")
+    log(f"{name}: Keras rebuilt from {directory}/model.json reproduces its golden vectors (relative error {error:.1e})")
+    step_meta = export_step_model(spec, model, out_root, meta.get("quantization") or DEFAULT_QUANTIZE, log=log)
+    step_meta["source"] = f"{name}/model.json (the exported weights, dequantized); no checkpoint"
+    (Path(out_root) / step_meta["name"] / "meta.json").write_text(json.dumps(step_meta, indent=1))
+    write_model_script(Path(out_root) / step_meta["name"], step_meta["name"])
+    if meta.get("step") != _step_reference(name):
+        meta["step"] = _step_reference(name)
+        (directory / "meta.json").write_text(json.dumps(meta, indent=1))
+        write_model_script(directory, meta["name"])
+    return step_meta
 
 
 def _describe_with(io, metrics, pruned=None):
@@ -192,3 +320,15 @@ def _last_metrics(name):
         return json.loads(meta.read_text()).get("metrics")
     record = Checkpoint.of(name).read_record()
     return record.get("metrics") if record else None
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m exporter.zoo.export",
+                                     description="One-off: write the step models of exported language models.")
+    parser.add_argument("--step-from-export", nargs="+", metavar="NAME", required=True,
+                        help="zoo language models whose OUT/NAME/ export gives the weights")
+    parser.add_argument("--out", default=str(DEFAULT_OUT), help="the models root (default web_demo/models)")
+    for zoo_name in parser.parse_args().step_from_export:
+        step_from_export(zoo_name, parser.parse_args().out)

@@ -8,7 +8,7 @@ from ..output import write_index_script, write_text_atomic
 
 # meta.json keys an index row repeats, so the page can lay out its cards before any model loads.
 _ROW_FIELDS = ("display_name", "family", "task", "dataset", "model", "meta", "parameter_count", "quantization",
-               "bytes_total", "metrics")
+               "bytes_total", "metrics", "requires")
 
 
 def update_index(out_root, meta):

@@ -19,9 +19,17 @@
     return response.json();
   };
 
-  function loadScript(src) {
+  // Also the text panel's loader for step models (web_demo/js/text.js).
+  WN.loadScript = loadScript;
+  WN.base64ToBuffer = base64ToBuffer;
+
+  function loadScript(src, integrity) {
     return new Promise((resolve, reject) => {
       const script = document.createElement('script');
+      if (integrity) {
+        script.integrity = integrity;  // the browser refuses other bytes than were published
+        script.crossOrigin = 'anonymous';
+      }
       script.src = src;
       script.onload = resolve;
       script.onerror = () => reject(new Error(`${src} could not be loaded (missing file?)`));
@@ -61,7 +69,19 @@
     if (version) {
       for (const [file, record] of Object.entries(entry.versions[version].files)) integrity[`${dir}/${file}`] = record.integrity;
     }
-    return {model: `${dir}/model.json`, meta: `${dir}/meta.json`, integrity, version};
+    return {dir, model: `${dir}/model.json`, meta: `${dir}/meta.json`, integrity, version};
+  }
+
+  // webnets-layers.js (webnets' own layer classes) must be registered before
+  // tf.loadLayersModel reads a model.json that names them; meta.json `requires` says so.
+  // Each copy is loaded once; as a classic script it registers on the global tf.
+  const runtimes = new Map();
+  function loadRequired(meta, source) {
+    return Promise.all((meta.requires || []).map(({file}) => {
+      const url = `${source.dir}/${file}`;
+      if (!runtimes.has(url)) runtimes.set(url, loadScript(url, source.integrity[url]));
+      return runtimes.get(url);
+    }));
   }
 
   // fetch() with the file's SRI hash. The browser reports an integrity failure
@@ -92,7 +112,7 @@
     let meta;
     let version = null;
     if (WN.fromDisk) {
-      await loadScript(`models/${entry.name}/model.js`);
+      await loadScript(`models/${entry.name}/model.js`);  // carries webnets-layers.js where needed
       const payload = (window.webnetsModels || {})[entry.name];
       if (!payload) throw new Error(`models/${entry.name}/model.js did not register the model`);
       meta = payload.meta;
@@ -103,6 +123,7 @@
       const source = publishedSource(entry);
       version = source.version;
       meta = await (await fetchChecked(source.meta, {}, source)).json();
+      await loadRequired(meta, source);
       // Every fetch TF.js makes carries the file's SRI hash from the CDN index,
       // so the browser itself refuses bytes that are not the published ones.
       model = await tf.loadLayersModel(source.model, {fetchFunc: (url, init) => fetchChecked(url, init, source)});

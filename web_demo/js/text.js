@@ -1,8 +1,13 @@
 // Text panel: SimpleRNN, LSTM and GRU continue a prompt side by side, one character at a time.
+// Each language model has a step model (exporter/pipeline/step_form.py; its meta.json "step"
+// names it): the state of every recurrent layer goes in and comes out, so the page feeds the
+// prompt once and then one character per step, carrying the state. Without a step model (a CDN
+// that does not publish one, an older export) the page falls back to feeding the last CONTEXT
+// characters to the sequence model at every step.
 (function (WN) {
   'use strict';
   WN.provide('text', ['core', 'models', 'cards']);
-  const CONTEXT = 96; // characters fed back each step (the models are stateless in the browser)
+  const CONTEXT = 96; // fallback only: characters fed back each step to the stateless sequence model
 
   function encoder(meta) {
     const pre = meta.inputs[0].preprocessing || {};
@@ -19,11 +24,26 @@
   // The next character's probabilities: the last time step of [1, T, vocab], sliced in TF.js.
   const lastStep = (output) => output.slice([0, output.shape[1] - 1, 0], [1, 1, output.shape[2]]);
 
-  function sample(probs, temperature) {
+  // ?seed=N: reproducible draws (mulberry32; card i draws from seed N + i), for tests; otherwise Math.random.
+  function randomSource(seed) {
+    let a = (seed >>> 0) || 1;
+    return () => {
+      a = (a + 0x6D2B79F5) >>> 0;
+      let t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  // Temperature sampling from the model's probabilities with one uniform draw u in [0, 1):
+  // softmax(log(p) / T), then the first index where the running sum reaches u * total.
+  // tests/test_browser.py repeats it in Python on the page's probabilities and draws.
+  function sample(probs, temperature, u) {
     const logits = probs.map((p) => Math.log(Math.max(p, 1e-12)) / temperature);
     const top = Math.max(...logits);
     const weights = logits.map((l) => Math.exp(l - top));
-    let r = Math.random() * weights.reduce((a, b) => a + b, 0);
+    let r = u * weights.reduce((a, b) => a + b, 0);
     for (let i = 0; i < weights.length; i++) {
       r -= weights[i];
       if (r <= 0) return i;
@@ -31,7 +51,79 @@
     return weights.length - 1;
   }
 
-  async function continueText(record, prompt, length, temperature) {
+  const loadScript = WN.loadScript;  // models.js' loaders
+  const base64ToBuffer = WN.base64ToBuffer;
+
+  // Runs the step model on tokens [1, T] and the states; returns the last step's probabilities
+  // (read back) and the new states (tensors, the caller's to dispose). Disposes the inputs it made.
+  async function runStep(step, ids, states) {
+    const x = tf.tensor(ids, [1, ids.length], 'int32');
+    let outputs = [];
+    try {
+      outputs = step.model.predict([x, ...states]);
+      const last = lastStep(outputs[0]);
+      const probs = Array.from(await last.data());
+      last.dispose();
+      outputs[0].dispose();
+      return {probs, states: outputs.slice(1)};
+    } catch (error) {
+      tf.dispose(outputs);
+      throw error;
+    } finally {
+      x.dispose();
+    }
+  }
+
+  // The step model of `record` (meta.json "step"), loaded like the sequence model (model.js from
+  // disk, model.json over http) and checked against its own golden vectors; null if there is none.
+  async function loadStep(record) {
+    const ref = record.meta.step;
+    if (!ref || WN.cdn) return null;  // published versions carry the sequence model only
+    let model;
+    let meta;
+    if (WN.fromDisk) {
+      await loadScript(`models/${ref.name}/model.js`);
+      const payload = (window.webnetsModels || {})[ref.name];
+      if (!payload) throw new Error(`models/${ref.name}/model.js did not register the model`);
+      meta = payload.meta;
+      model = await tf.loadLayersModel(tf.io.fromMemory({
+        modelTopology: payload.modelTopology, weightSpecs: payload.weightSpecs,
+        weightData: base64ToBuffer(payload.weightData)}));
+    } else {
+      const response = await fetch(`${WN.base}/${ref.meta}`, {cache: 'no-cache'});
+      if (!response.ok) throw new Error(`${WN.base}/${ref.meta}: HTTP ${response.status}`);
+      meta = await response.json();
+      for (const {file} of meta.requires || []) await loadScript(`${WN.base}/${ref.name}/${file}`);
+      model = await tf.loadLayersModel(`${WN.base}/${ref.model}`);
+    }
+    const step = {model, meta};
+    if (meta.golden) {
+      const created = meta.golden.inputs.map((g) => tf.tensor(g.data, g.shape, g.dtype === 'int32' ? 'int32' : 'float32'));
+      const outputs = model.predict(created);
+      const values = await Promise.all(outputs.map((o) => o.data()));
+      tf.dispose([...created, ...outputs]);
+      const error = Math.max(...meta.golden.outputs.map((g, i) => WN.relativeError(values[i], g.data)));
+      if (!(error <= meta.golden.bound)) {
+        model.dispose();
+        throw new Error(`the step model does not reproduce its golden outputs (relative error ${error.toExponential(2)})`);
+      }
+    }
+    return step;
+  }
+
+  function stepFor(record) {
+    if (!record.stepLoading) {
+      record.stepLoading = loadStep(record).catch((error) => {
+        console.warn(`${record.name}: no step model (${error.message || error}); feeding back ${CONTEXT} characters instead`);
+        return null;
+      });
+    }
+    return record.stepLoading;
+  }
+
+  // One card's generation: the prompt once, then one character per step. Returns the trace (probabilities,
+  // draws, characters, timings) that window.webnets.textRuns holds for tests.
+  async function continueText(record, prompt, length, temperature, random) {
     const encode = encoder(record.meta);
     const labels = record.meta.labels;
     let ids = encode(prompt);
@@ -43,20 +135,69 @@
     shown.textContent = prompt;
     const added = document.createElement('span');
     out.append(shown, added);
-    record.card.result.replaceChildren(out);
+    const rate = document.createElement('p');
+    rate.className = 'rate';
+    rate.textContent = '…';
+    record.card.result.replaceChildren(out, rate);
+    const step = await stepFor(record);
+    const trace = {mode: step ? 'step' : 'window', prompt: ids.slice(), probs: [], draws: [], next: [],
+      stepMs: [], promptMs: null, charsPerSecond: null, stepMsMedian: null, wallMs: null};
+    const started = performance.now();
     let text = '';
-    for (let n = 0; n < length; n++) {
-      const context = ids.slice(-CONTEXT);
-      const [probs] = await WN.predict(record, {shape: [1, context.length], data: context, dtype: 'int32'},
-        {select: lastStep});
-      const next = sample(probs.data, temperature);
-      ids.push(next);
-      text += labels[next] === '\ufffd' ? '?' : labels[next];
-      if (n % 4 === 3 || n === length - 1) {
-        added.textContent = text;
-        await tf.nextFrame();
+    let states = step ? step.model.inputs.slice(1).map((input) => tf.zeros([1, input.shape[1]])) : [];
+    try {
+      let probs;
+      for (let n = 0; n < length; n++) {
+        const t0 = performance.now();
+        if (step) {
+          // The prompt in one call (T steps), then one character per call.
+          const result = await runStep(step, n === 0 ? ids : [ids[ids.length - 1]], states);
+          tf.dispose(states);
+          states = result.states;
+          probs = result.probs;
+        } else {
+          const context = ids.slice(-CONTEXT);
+          [{data: probs}] = await WN.predict(record, {shape: [1, context.length], data: context, dtype: 'int32'},
+            {select: lastStep, timed: false});
+        }
+        const ms = performance.now() - t0;
+        if (n === 0) trace.promptMs = ms; else trace.stepMs.push(ms);
+        // The card's latency: one character, warm (the prompt pass and the first, cold step left out).
+        if (n >= 2) {
+          record.latencies.push(ms);
+          if (record.latencies.length > 30) record.latencies.shift();
+          if (record.onTimed) record.onTimed(record);
+        }
+        const u = random();
+        const next = sample(probs, temperature, u);
+        trace.probs.push(probs);
+        trace.draws.push(u);
+        trace.next.push(next);
+        ids.push(next);
+        text += labels[next] === '\ufffd' ? '?' : labels[next];
+        if (n % 4 === 3 || n === length - 1) {
+          added.textContent = text;
+          const warm = trace.stepMs.slice(1);
+          trace.stepMsMedian = WN.median(warm.length ? warm : trace.stepMs);
+          if (trace.stepMsMedian) {
+            trace.charsPerSecond = 1000 / trace.stepMsMedian;
+            rate.textContent = `${trace.charsPerSecond.toFixed(1)} characters/s (median of ${warm.length} warm steps, ` +
+              `${trace.mode === 'step' ? 'state carried' : `last ${CONTEXT} characters fed back`})`;
+          }
+          await tf.nextFrame();
+        }
       }
+    } finally {
+      tf.dispose(states);
     }
+    trace.wallMs = performance.now() - started;
+    trace.wallCharsPerSecond = length / (trace.wallMs / 1000);
+    if (trace.charsPerSecond) {
+      rate.textContent = `${trace.charsPerSecond.toFixed(1)} characters/s per step (median of ${trace.stepMs.length - 1} ` +
+        `warm steps, ${trace.mode === 'step' ? 'state carried' : `last ${CONTEXT} characters fed back`}); ` +
+        `${length} in ${(trace.wallMs / 1000).toFixed(1)} s with all cards at once`;
+    }
+    return trace;
   }
 
   WN.initText = function (records) {
@@ -67,10 +208,18 @@
     for (const [input, output] of [[temperature, 'text-temperature-value'], [length, 'text-length-value']]) {
       input.addEventListener('input', () => { document.getElementById(output).textContent = input.value; });
     }
+    const runs = {};
+    if (window.webnets) window.webnets.textRuns = runs;  // tests read the probabilities, draws and rates
+    for (const record of records) stepFor(record);  // load the step models while the page settles
     button.addEventListener('click', async () => {
       button.disabled = true;
       try {
-        await Promise.all(records.map((r) => continueText(r, prompt.value, Number(length.value), Number(temperature.value))));
+        const settings = {prompt: prompt.value, length: Number(length.value), temperature: Number(temperature.value)};
+        const seed = WN.params.get('seed');
+        await Promise.all(records.map(async (r, i) => {
+          const own = seed === null ? Math.random : randomSource(parseInt(seed, 10) + i);
+          runs[r.name] = {...settings, ...(await continueText(r, settings.prompt, settings.length, settings.temperature, own))};
+        }));
       } finally {
         button.disabled = false;
       }

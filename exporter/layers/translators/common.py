@@ -201,6 +201,16 @@ def input_shape(reader, required=True):
                       "apply the layer outside the wrapper, or avoid the option.")
 
 
+def receives_mask(layer):
+    """Whether a Keras mask (Embedding(mask_zero=True), Masking) reaches any call of the layer.
+
+    Keras 3 passes it as the call's `mask` argument, which the saved config leaves out; TF.js
+    propagates the same masks itself, so a translator only needs to pick a mask-aware class.
+    """
+    return any(getattr(node, "arguments", None) is not None and node.arguments.kwargs.get("mask") is not None
+               for node in getattr(layer, "_inbound_nodes", []))
+
+
 def _plain(value):
     """Tuples -> lists, recursively, so configs compare and serialize as JSON."""
     if isinstance(value, (list, tuple)):

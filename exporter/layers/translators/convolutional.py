@@ -9,8 +9,7 @@ from .reshaping import steps_through_2d
 _CONV_KEYS = ("filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "use_bias")
 
 
-_GROUPS_FIX = ("TF.js has no grouped convolution: split the channels into `groups` separate Conv layers "
-               "joined by a Concatenate (groups equal to the input channels is exported as a DepthwiseConv2D).")
+_GROUPS_FIX = ("use groups=1, or data_format='channels_last' (webnets' grouped convolution runs channels_last).")
 
 
 def _conv_reader(layer, config, initializers, regularizers, constraints, allow_groups=False):
@@ -36,20 +35,39 @@ def conv(layer, config):
     return with_fused_activation(_standard(layer, config))
 
 
-@register("Conv2D", note="groups == input channels exported as DepthwiseConv2D (exact)")
+def _grouped_reader(layer, config):
+    return _conv_reader(layer, config, ("kernel_initializer", "bias_initializer"),
+                        ("kernel_regularizer", "bias_regularizer"), ("kernel_constraint", "bias_constraint"),
+                        allow_groups=True)
+
+
+def _grouped(reader, rank):
+    """Conv1D / Conv2D with 1 < groups < channels: WebnetsGroupedConv (tfjs' convs have no groups)."""
+    if reader.out.get("data_format") == "channels_first":
+        reader.refuse(f"option groups={reader.get('groups')} with data_format='channels_first' is not implemented.",
+                      _GROUPS_FIX)
+    if reader.out.get("padding") == "causal":
+        reader.refuse("padding='causal' with groups > 1 is not lowered.",
+                      "pad on the left with ZeroPadding1D and use padding='valid'.")
+    reader.out["groups"] = reader.get("groups")
+    reader.out["rank"] = rank
+    reader.out.pop("data_format", None)
+    return with_fused_activation(reader, class_name="WebnetsGroupedConv")
+
+
+@register("Conv2D", note="groups == input channels exported as DepthwiseConv2D (exact); other groups: "
+          "WebnetsGroupedConv")
 def conv_2d(layer, config):
     groups = config.get("groups", 1)
     if groups == 1:
         return conv(layer, config)
-    reader = _conv_reader(layer, config, ("kernel_initializer", "bias_initializer"),
-                          ("kernel_regularizer", "bias_regularizer"), ("kernel_constraint", "bias_constraint"),
-                          allow_groups=True)
+    reader = _grouped_reader(layer, config)
     channels_axis = 1 if reader.out.get("data_format") == "channels_first" else -1
     channels = input_shape(reader)[channels_axis]
+    if groups != channels:
+        return _grouped(reader, 2)
     filters = reader.out.pop("filters")
     reader.get("groups")
-    if groups != channels or filters % groups:
-        reader.refuse(f"option groups={groups} is not supported by TF.js.", _GROUPS_FIX)
     # groups == channels: each input channel gets its own filters/groups
     # kernels, output channel g*M + m from input channel g: exactly a depthwise
     # conv with depth_multiplier M. Keras' kernel (kh, kw, 1, C*M) reshapes
@@ -65,8 +83,10 @@ def conv_2d(layer, config):
     return with_fused_activation(reader, weights=weights, class_name="DepthwiseConv2D")
 
 
-@register("Conv1D", note="causal padding and channels_first lowered exactly")
+@register("Conv1D", note="causal padding and channels_first lowered exactly; groups: WebnetsGroupedConv")
 def conv_1d(layer, config):
+    if config.get("groups", 1) != 1:
+        return _grouped(_grouped_reader(layer, config), 1)
     reader = _standard(layer, config)
     channels_first = reader.out.get("data_format") == "channels_first"
     causal = reader.out.get("padding") == "causal"
@@ -112,25 +132,31 @@ def conv_transpose(layer, config):
     return with_fused_activation(reader)
 
 
-@register("SeparableConv2D")
-def separable_conv(layer, config):
-    reader = _conv_reader(
+def _separable_reader(layer, config):
+    return _conv_reader(
         layer, config,
         ("depthwise_initializer", "pointwise_initializer", "bias_initializer"),
         ("depthwise_regularizer", "pointwise_regularizer", "bias_regularizer"),
         ("depthwise_constraint", "pointwise_constraint", "bias_constraint"),
-    )
-    reader.copy("depth_multiplier")
-    return with_fused_activation(reader)
+    ).copy("depth_multiplier")
 
 
-@register("DepthwiseConv2D", note="dilation_rate > 1 becomes a SeparableConv2D with an identity pointwise kernel")
-def depthwise_conv(layer, config):
+def _depthwise_reader(layer, config):
     reader = ConfigReader(layer, config)
     reader.copy("kernel_size", "strides", "padding", "data_format", "dilation_rate", "use_bias", "depth_multiplier")
     reader.initializers("depthwise_initializer", "bias_initializer")
     reader.regularizers("depthwise_regularizer", "bias_regularizer", "activity_regularizer")
-    reader.constraints("depthwise_constraint", "bias_constraint")
+    return reader.constraints("depthwise_constraint", "bias_constraint")
+
+
+@register("SeparableConv2D")
+def separable_conv(layer, config):
+    return with_fused_activation(_separable_reader(layer, config))
+
+
+@register("DepthwiseConv2D", note="dilation_rate > 1 becomes a SeparableConv2D with an identity pointwise kernel")
+def depthwise_conv(layer, config):
+    reader = _depthwise_reader(layer, config)
     # Keras 3 calls the depthwise kernel "kernel"; tfjs looks it up as "depthwise_kernel".
     weights = [("depthwise_kernel" if suffix == "kernel" else suffix, value) for suffix, value in default_weights(layer)]
     if reader.out.get("dilation_rate", [1, 1]) in ([1, 1], 1, [1]):
@@ -146,3 +172,66 @@ def depthwise_conv(layer, config):
     pointwise = np.eye(channels, dtype=np.float32).reshape(1, 1, channels, channels)
     weights.insert(1, ("pointwise_kernel", pointwise))
     return with_fused_activation(reader, weights=weights, class_name="SeparableConv2D")
+
+
+def _as_2d(value, fill=1):
+    """A 1D kernel_size / strides / dilation_rate as its (steps, 1) 2D twin."""
+    return [_single(value), fill]
+
+
+def _through_2d_conv(reader, class_name, weights):
+    """A channels_last 1D conv as Reshape (steps, 1, ch) -> its 2D twin with a (k, 1) kernel -> Reshape.
+
+    Every output position of the 2D op reads exactly the rows the 1D op reads, so the
+    result is exact; the activation stays with the 2D op (lowered after it where tfjs lacks it).
+    """
+    reader.require("data_format", ["channels_last", None], "use data_format='channels_last'.")
+    if reader.out.get("padding") == "causal":
+        reader.refuse("padding='causal' is not lowered for this layer.", "pad on the left with ZeroPadding1D "
+                      "and use padding='valid'.")
+    name = reader.out["name"]
+    _, steps, channels = input_shape(reader)
+    if channels is None:
+        reader.refuse("the channel dimension is not known.", "give the input a fixed last dimension.")
+    for key in ("kernel_size", "strides", "dilation_rate"):
+        if key in reader.out:
+            reader.out[key] = _as_2d(reader.out[key])
+    reader.out["name"] = f"{name}__2d"
+    middle = with_fused_activation(reader, weights=weights, class_name=class_name)
+    middle = middle if isinstance(middle, list) else [middle]
+    out_steps, out_channels = reader.layer.output.shape[1:]
+    return [TfjsLayer("Reshape", {"name": f"{name}__to2d", "target_shape": [steps or -1, 1, channels]}),
+            *middle,
+            TfjsLayer("Reshape", {"name": name, "target_shape": [out_steps or -1, out_channels]})]
+
+
+def _as_2d_weights(layer, rename=None):
+    """The layer's weights with a unit width axis after the first (kernel) axis; biases unchanged."""
+    weights = []
+    for suffix, value in default_weights(layer):
+        array = np.asarray(value)
+        weights.append(((rename or {}).get(suffix, suffix),
+                        array.reshape(array.shape[0], 1, *array.shape[1:]) if array.ndim >= 3 else value))
+    return weights
+
+
+@register("Conv1DTranspose", becomes="Reshape + Conv2DTranspose + Reshape", note="exact")
+def conv_1d_transpose(layer, config):
+    reader = _standard(layer, config)
+    reader.require("output_padding", [None], "use output_padding=None (TF.js infers it).")
+    reader.require("dilation_rate", [[1], 1], "use dilation_rate=1 (TF.js conv2dTranspose has no dilation).")
+    reader.out.pop("dilation_rate", None)
+    return _through_2d_conv(reader, "Conv2DTranspose", _as_2d_weights(layer))
+
+
+@register("SeparableConv1D", becomes="Reshape + SeparableConv2D + Reshape", note="exact")
+def separable_conv_1d(layer, config):
+    return _through_2d_conv(_separable_reader(layer, config), "SeparableConv2D", _as_2d_weights(layer))
+
+
+@register("DepthwiseConv1D", becomes="Reshape + DepthwiseConv2D + Reshape", note="exact")
+def depthwise_conv_1d(layer, config):
+    reader = _depthwise_reader(layer, config)
+    if reader.out.get("dilation_rate", 1) not in (1, [1]):
+        reader.refuse("dilation_rate > 1 in a depthwise 1D conv is not lowered yet.", "use dilation_rate=1.")
+    return _through_2d_conv(reader, "DepthwiseConv2D", _as_2d_weights(layer, {"kernel": "depthwise_kernel"}))

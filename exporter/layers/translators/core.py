@@ -1,7 +1,7 @@
 """Core layers: InputLayer, Dense, Activation, Embedding, Masking and the
 regularization layers (Dropout and friends), which are identities at inference."""
 
-from .common import ConfigReader, activation_key, activation_pieces, with_fused_activation
+from .common import ConfigReader, activation_key, activation_pieces, input_shape, with_fused_activation
 from .registry import register
 
 _DENSE_INITS = ("kernel_initializer", "bias_initializer")
@@ -93,3 +93,23 @@ def gaussian_dropout(layer, config):
 @register("AlphaDropout", note="identity at inference: dropped at export (kept with --no-optimize)")
 def alpha_dropout(layer, config):
     return ConfigReader(layer, config).copy("rate", "noise_shape", "seed").finish()
+
+
+@register("EinsumDense", becomes="WebnetsEinsumDense", note="one matMul between transposes (no Einsum kernel on WASM)")
+def einsum_dense(layer, config):
+    reader = ConfigReader(layer, config).copy("equation").initializers("kernel_initializer", "bias_initializer")
+    reader.regularizers("kernel_regularizer", "bias_regularizer", "activity_regularizer")
+    reader.constraints("kernel_constraint", "bias_constraint")
+    reader.require("quantization_config", [None], "export the float model and let webnets quantize.")
+    reader.require("lora_rank", [None], "merge the LoRA weights first.")
+    reader.ignore("lora_alpha", "output_shape", "bias_axes", "gptq_unpacked_column_size")
+    left, output = config["equation"].replace("...", "").split("->")
+    inputs, kernel = left.split(",")
+    shared = sorted(set(inputs) & set(kernel) & set(output))
+    if shared:
+        reader.refuse(f"its equation keeps the axes {', '.join(shared)} of both the input and the kernel, a batched "
+                      "contraction webnets does not lower.", "contract every axis the kernel shares with the input.")
+    input_shape(reader)  # refuses inside a wrapper, where the output shape is unknown
+    reader.out.update(kernel_shape=list(layer.kernel.shape), full_output_shape=list(layer.output.shape),
+                      bias_shape=None if layer.bias is None else list(layer.bias.shape))
+    return with_fused_activation(reader, class_name="WebnetsEinsumDense")

@@ -32,14 +32,33 @@ def batch_normalization(layer, config):
     return batch_norm_pieces(reader, bn.config, bn.weights, axis, shape)
 
 
-@register("LayerNormalization")
-def layer_normalization(layer, config):
-    reader = ConfigReader(layer, config)
-    reader.copy("axis", "epsilon", "center", "scale")
+def _scale_and_shift(reader):
     reader.initializers("beta_initializer", "gamma_initializer")
-    reader.regularizers("beta_regularizer", "gamma_regularizer").constraints("beta_constraint", "gamma_constraint")
-    reader.require("rms_scaling", [False], "use rms_scaling=False (TF.js LayerNormalization centres the input).")
-    return reader.finish()
+    return reader.regularizers("beta_regularizer", "gamma_regularizer").constraints("beta_constraint", "gamma_constraint")
+
+
+@register("LayerNormalization", becomes="WebnetsLayerNormalization",
+          note="tfjs' own tiles its statistics on every call; rms_scaling=True too")
+def layer_normalization(layer, config):
+    reader = _scale_and_shift(ConfigReader(layer, config).copy("axis", "epsilon", "center", "scale"))
+    # Keras 3 scales by 1/sqrt(variance + epsilon) with rms_scaling and has no beta then.
+    reader.out["rms_scaling"] = bool(reader.get("rms_scaling", False))
+    return reader.finish("WebnetsLayerNormalization")
+
+
+@register("GroupNormalization", becomes="WebnetsGroupNormalization")
+def group_normalization(layer, config):
+    reader = _scale_and_shift(ConfigReader(layer, config).copy("groups", "axis", "epsilon", "center", "scale"))
+    axis = reader.get("axis", -1)
+    if isinstance(axis, (list, tuple)):
+        reader.refuse("group normalization over several axes has no Keras meaning webnets can reproduce.",
+                      "normalize over one (the channel) axis.")
+    return reader.finish("WebnetsGroupNormalization")
+
+
+@register("UnitNormalization", becomes="WebnetsUnitNormalization")
+def unit_normalization(layer, config):
+    return ConfigReader(layer, config).copy("axis").finish("WebnetsUnitNormalization")
 
 
 def batch_norm_pieces(reader, config, weights, axis, shape):

@@ -1,6 +1,6 @@
 """Pooling layers."""
 
-from .common import ConfigReader, input_shape
+from .common import ConfigReader, input_shape, receives_mask
 from .registry import TfjsLayer, register
 
 
@@ -18,7 +18,8 @@ def pooling(layer, config):
 
 @register(
     "GlobalMaxPooling1D", "GlobalAveragePooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling2D",
-    note="keepdims=True lowered to pooling + Reshape; 1D channels_first through a Permute",
+    note="keepdims=True lowered to pooling + Reshape; 1D channels_first through a Permute; "
+         "GlobalAveragePooling1D with a mask: WebnetsGlobalAveragePooling1D",
 )
 def global_pooling(layer, config):
     reader = ConfigReader(layer, config)
@@ -26,6 +27,12 @@ def global_pooling(layer, config):
     keepdims = reader.get("keepdims", False)
     name = reader.out["name"]
     pieces = []
+    if reader.class_name == "GlobalAveragePooling1D" and receives_mask(layer):
+        # Keras averages only the unmasked steps; tfjs' layer ignores masks (a silently wrong mean).
+        if data_format == "channels_first":
+            pieces.append(TfjsLayer("Permute", {"name": f"{name}__channels_last", "dims": [2, 1]}))
+        reader.out["keepdims"] = bool(keepdims)
+        return pieces + [reader.finish("WebnetsGlobalAveragePooling1D")]
     if reader.class_name.endswith("1D"):
         # tfjs 1D global pooling has no data_format and always pools axis 1.
         if data_format == "channels_first":

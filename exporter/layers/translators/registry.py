@@ -41,20 +41,42 @@ class TfjsLayer:
 
 
 @dataclass(frozen=True)
+class Call:
+    """How a layer is called in its graph, for translators registered with `call_tensors`.
+
+    `args`: the number of tensors passed positionally; `tensors`: the names of the
+    `call_tensors` keyword arguments given a tensor, in declared order (they follow the
+    positional tensors as extra TF.js inputs); `options`: the other keyword arguments
+    (use_causal_mask=True, ...), the same for every call of the layer.
+    """
+
+    args: int = 1
+    tensors: tuple = ()
+    options: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class TranslatorInfo:
     function: object
     tfjs_class: str  # what it becomes in TF.js, for the README table
     note: str
+    call_tensors: tuple = ()  # keyword arguments whose tensors become extra TF.js inputs
 
 
-def register(*class_names, becomes=None, note=""):
-    """Register a translator for one or more Keras 3 layer class names."""
+def register(*class_names, becomes=None, note="", call_tensors=None):
+    """Register a translator for one or more Keras 3 layer class names.
+
+    With `call_tensors` (a tuple of keyword argument names, possibly empty) the translator
+    is called as `function(layer, config, call)` with a `Call`, and tensors passed in those
+    keyword arguments become extra inputs of the TF.js layer, in that order.
+    """
 
     def decorate(function):
         for class_name in class_names:
             if class_name in TRANSLATORS:
                 raise RuntimeError(f"two translators registered for {class_name}")
-            TRANSLATORS[class_name] = TranslatorInfo(function, becomes or class_name, note)
+            TRANSLATORS[class_name] = TranslatorInfo(function, becomes or class_name, note,
+                                                     None if call_tensors is None else tuple(call_tensors))
         return function
 
     return decorate

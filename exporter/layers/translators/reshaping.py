@@ -35,16 +35,19 @@ def cropping(layer, config):
     return ConfigReader(layer, config).copy("cropping", "data_format").finish()
 
 
-@register("UpSampling2D", note="nearest only")
+@register("UpSampling2D", note="bilinear: WebnetsUpSampling2D (Keras 3's half-pixel sampling)")
 def up_sampling(layer, config):
     reader = ConfigReader(layer, config).copy("size", "data_format")
-    # tfjs resizes with resizeBilinear(alignCorners=false, halfPixelCenters=false);
-    # Keras 3 uses half-pixel centers, so bilinear results differ (by ~50%).
-    reader.require("interpolation", ["nearest"],
-                   "use interpolation='nearest' (TF.js bilinear resizing samples other positions than Keras 3, "
-                   "so the outputs would differ), or a Conv2DTranspose with strides=size to learn the upsampling.")
-    reader.out["interpolation"] = "nearest"
-    return reader.finish()
+    interpolation = reader.get("interpolation", "nearest")
+    if interpolation == "nearest":  # pixel repetition: tfjs' own layer is exact
+        reader.out["interpolation"] = "nearest"
+        return reader.finish()
+    if interpolation != "bilinear":
+        reader.refuse(f"interpolation='{interpolation}' is not implemented in TF.js.",
+                      "use 'nearest' or 'bilinear', or a Conv2DTranspose with strides=size.")
+    # tfjs' UpSampling2D resizes without half-pixel centres (results differ by ~50%).
+    reader.out["interpolation"] = "bilinear"
+    return reader.finish("WebnetsUpSampling2D")
 
 
 def _triple(value):

@@ -8,7 +8,8 @@
 //                                          stdin; empty stdin: nothing to do, exit)
 //
 // jobs.json: {"backend": "wasm"|"cpu", "jobs": [{"id", "dir" (a directory or an http(s) URL),
-//              "format": "layers"|"graph", "inputs": [{"path", "shape", "dtype"}], "out"}]}
+//              "format": "layers"|"graph", "runtime": webnets-layers.js path or URL (or null),
+//              "inputs": [{"path", "shape", "dtype"}], "out"}]}
 // Each job writes out/output_<i>.bin (float32, row-major); results.json gets
 // {id: {ok, error?, backend, outputs: [{path, shape}], load_ms, predict_ms}}.
 //
@@ -17,6 +18,7 @@
 // export time). A job that needs a kernel the WASM backend lacks reruns on
 // the CPU backend; results name the backend that produced them.
 import fs from 'node:fs';
+import {createRequire} from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -42,6 +44,21 @@ function fileHandler(dir) {
   };
 }
 
+// webnets-layers.js registers webnets' own layer classes; it must run before the model loads.
+// A file is loaded with require(), as Node apps do; a published one is fetched like a page would.
+async function registerRuntime(location) {
+  if (!/^https?:\/\//.test(location)) {
+    const require = createRequire(import.meta.url);
+    delete require.cache[require.resolve(location)];  // a re-export may carry a newer copy
+    return require(location).register(tf);
+  }
+  const response = await fetch(location);
+  if (!response.ok) throw new Error(`${location}: HTTP ${response.status} (the model needs webnets-layers.js)`);
+  const module = {exports: {}};
+  new Function('module', 'exports', await response.text())(module, module.exports);
+  return module.exports.register(tf);
+}
+
 function readInput(spec) {
   const bytes = fs.readFileSync(spec.path);
   const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
@@ -51,6 +68,7 @@ function readInput(spec) {
 
 async function runJob(job) {
   const t0 = performance.now();
+  if (job.runtime) await registerRuntime(job.runtime);
   // A published model is loaded over HTTP exactly as a page would (tf.io.http, fetch).
   const source = /^https?:\/\//.test(job.dir) ? `${job.dir.replace(/\/+$/, '')}/model.json` : fileHandler(job.dir);
   const model = job.format === 'graph'

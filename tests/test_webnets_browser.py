@@ -1,0 +1,91 @@
+"""webnets' own layer classes in headless Chromium on WebGL, loaded by the demo's own loader.
+
+A representative set of user models that need webnets-layers.js is exported into a models
+directory of its own; the demo page loads it over http (meta.json `requires` -> a script
+before tf.loadLayersModel) and from disk (model.js carries the runtime), checks each model
+against its golden vectors as it loads, and the test re-runs them to the browser bound.
+"""
+
+import json
+import shutil
+
+import keras
+import playwright.sync_api as playwright
+import pytest
+
+from exporter import export_keras_model
+from exporter.browser.chromium import CHROMIUM_FLAGS, WEB_DEMO, chromium_path, ensure_vendor
+from exporter.browser.serve import serving
+from exporter.parity.tolerances import BROWSER_BOUND, max_relative_error
+from exporter.runtime import RUNTIME_NAME
+from exporter.zoo.index import update_index
+from tests.browser import Page
+
+from . import test_webnets_layers
+from .coverage_corpus import BY_NAME
+
+pytestmark = pytest.mark.filterwarnings("ignore:You passed `rms_scaling=True`")
+
+# name -> model builder: one-input models covering every family of webnets classes.
+REPRESENTATIVE = {
+    "unet_decoder": test_webnets_layers.unet_decoder,  # GroupNormalization, bilinear UpSampling2D
+    "resizing_pad": test_webnets_layers.BY_ID["resizing_pad_to_aspect"].build,
+    "rms_norm": test_webnets_layers.BY_ID["layer_norm_rms_two_axes"].build,
+    **{name: BY_NAME[name].build for name in (
+        "text_transformer",  # MultiHeadAttention with Embedding masks, masked average pooling
+        "mini_gpt_block",  # causal attention, ops in the graph
+        "gru_text_classifier",  # WebnetsGRU, Bidirectional, masks
+        "resnext_block",  # grouped convolution
+        "cbam",  # WebnetsOperation reductions and concatenate
+        "rms_einsum_heads",  # EinsumDense
+    )},
+}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """A copy of web_demo whose models/ holds the representative exports (and nothing else)."""
+    ensure_vendor()
+    root = tmp_path_factory.mktemp("webnets-site")
+    shutil.copytree(WEB_DEMO, root, dirs_exist_ok=True, ignore=shutil.ignore_patterns("models"))
+    models = root / "models"
+    for name, build in REPRESENTATIVE.items():
+        keras.utils.set_random_seed(0)
+        model = build()
+        model.name = name
+        meta = export_keras_model(model, models / name, script=True, log=lambda *_: None)
+        update_index(models, {**meta, "display_name": name})
+    return root
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module", params=["http", "file"])
+def page(request, browser, site):
+    if request.param == "http":
+        with serving({"/": site}) as base:
+            loaded = Page(browser, f"{base}/index.html?autoplay=0")
+            yield loaded
+    else:
+        loaded = Page(browser, (site / "index.html").as_uri() + "?autoplay=0")
+        yield loaded
+    loaded.close()
+
+
+@pytest.mark.parametrize("name", list(REPRESENTATIVE))
+def test_webnets_classes_run_on_webgl_through_the_demo_loader(page, site, name):
+    state = page.models[name]
+    assert state["state"] == "ready", (state, page.errors())
+    assert state["backend"] == "webgl"
+    meta = json.loads((site / "models" / name / "meta.json").read_text())
+    assert meta["requires"][0]["file"] == RUNTIME_NAME
+    golden = meta["golden"]
+    outputs = page.predict(name, golden["inputs"][0])
+    error = max_relative_error([o["data"] for o in outputs], [g["data"] for g in golden["outputs"]])
+    assert error <= BROWSER_BOUND, f"{name} on WebGL: relative error {error:.2e}"
