@@ -15,13 +15,12 @@ predict the same. OUT appears complete or not at all, and an existing OUT is onl
 force=True.
 """
 
-import os
 import shutil
 import tempfile
-import uuid
 from pathlib import Path
 
 from ..errors import ExportError, ParityError
+from ..output import atomic_file
 from ..parity.runtime import is_url
 from ..parity.tolerances import FLOAT32_BOUND, max_relative_error
 from ..runtime import RUNTIME_FILE, RUNTIME_NAME, webnets_classes
@@ -48,11 +47,11 @@ def _verify(model, tfjs, log):
     from ..parity.compare import run_tfjs
 
     inputs = sample_inputs(model)
+    # The copy beside model.json where there is one (the runner finds it); else webnets' own: a page's
+    # download has none beside it, and a URL's shards were downloaded without it.
     runtime = None
-    if webnets_classes(tfjs.model_json) and not is_url(tfjs.source) and not (tfjs.directory / RUNTIME_NAME).is_file():
-        runtime = str(RUNTIME_FILE)  # a page's download has no webnets-layers.js beside it
-    if webnets_classes(tfjs.model_json) and is_url(tfjs.source):
-        runtime = str(RUNTIME_FILE)  # the downloaded copy lives in a temp dir, not at the URL
+    if webnets_classes(tfjs.model_json) and (is_url(tfjs.source) or not (tfjs.directory / RUNTIME_NAME).is_file()):
+        runtime = str(RUNTIME_FILE)
     job = run_tfjs(tfjs.directory, inputs, runtime=runtime)
     if job.error:
         raise ParityError(f"TF.js could not run {tfjs.source} itself ({job.error}), so the imported Keras model "
@@ -100,26 +99,18 @@ def import_model(src, out, *, force=False, verify=True, log=print) -> dict:
             inputs, expected, summary["parity"] = _verify(model, tfjs, log)
             checked = (inputs, expected)
         out.parent.mkdir(parents=True, exist_ok=True)
-        temp = out.with_name(f".{out.stem}.tmp-{uuid.uuid4().hex[:8]}.keras")
         try:
-            model.save(temp)
-            if checked is not None:  # the file itself, as a user loads it, predicts the same
-                loaded = keras.saving.load_model(temp, safe_mode=True, compile=False)
-                drift = max_relative_error(keras_outputs(loaded, checked[0]), checked[1])
-                if not drift <= FLOAT32_BOUND:
-                    raise ExportError(f"the written .keras file predicts differently from the model built in memory "
-                                      f"(max relative error {drift:.3e}). Nothing was written. Fix: report it.")
-            if force:
-                os.replace(temp, out)
-            else:
-                try:
-                    os.link(temp, out)  # fails if OUT appeared meanwhile: never clobbered
-                except FileExistsError:
-                    raise ExportError(f"{out} already exists, so nothing was written. Fix: pass --force.") from None
-                os.unlink(temp)
-        finally:
-            if temp.exists():
-                temp.unlink()
+            with atomic_file(out, replace=force) as temp:
+                model.save(temp)
+                if checked is not None:  # the file itself, as a user loads it, predicts the same
+                    loaded = keras.saving.load_model(temp, safe_mode=True, compile=False)
+                    drift = max_relative_error(keras_outputs(loaded, checked[0]), checked[1])
+                    if not drift <= FLOAT32_BOUND:
+                        raise ExportError(f"the written .keras file predicts differently from the model built in "
+                                          f"memory (max relative error {drift:.3e}). Nothing was written. Fix: "
+                                          "report it.")
+        except FileExistsError:
+            raise ExportError(f"{out} already exists, so nothing was written. Fix: pass --force.") from None
         log(f"wrote {out}")
         return summary
     finally:

@@ -35,6 +35,7 @@ def _refuse(source, problem, fix):
 
 
 def _download(url, work):
+    """Fetch model.json and its shards into `work`; returns the parsed model.json."""
     base = url.rstrip("/")
     if base.endswith("model.json"):
         base = base[: -len("model.json")].rstrip("/")
@@ -48,13 +49,13 @@ def _download(url, work):
                     "check the URL (it should be the directory holding model.json) and that it is reachable.")
     (work / "model.json").write_bytes(get("model.json"))
     model_json = _parse(url, work / "model.json")
-    for group in model_json.get("weightsManifest") or []:
+    for group in (model_json.get("weightsManifest") if isinstance(model_json, dict) else None) or []:
         for path in group.get("paths", []):
             if "/" in path or path.startswith("."):
                 _refuse(url, f"the weights manifest names the shard {path!r} outside the model directory.",
                         "serve a model whose shards lie beside model.json.")
             (work / path).write_bytes(get(path))
-    return work
+    return model_json
 
 
 def _parse(source, path):
@@ -96,7 +97,8 @@ def read_model(source, work=None) -> TfjsModel:
     if is_url(text):
         if work is None:
             work = Path(tempfile.mkdtemp(prefix="webnets-import-"))
-        directory = _download(text, Path(work))
+        directory = Path(work)
+        model_json = _download(text, directory)
     else:
         json_path = Path(text)
         if json_path.is_dir():
@@ -108,9 +110,7 @@ def read_model(source, work=None) -> TfjsModel:
         if not json_path.is_file():
             _refuse(text, "there is no model.json here.", "pass the directory (or URL) holding model.json and its "
                     "weight shards.")
-    if is_url(text):
-        json_path = directory / "model.json"
-    model_json = _parse(text, json_path)
+        model_json = _parse(text, json_path)
     config = _model_config(text, model_json)
     manifest = model_json["weightsManifest"]
     for group in manifest:

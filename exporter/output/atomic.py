@@ -1,4 +1,4 @@
-"""Atomic directory output: build in a temp dir beside the target, then swap.
+"""Atomic output: a directory or a file built beside the target, then swapped in.
 
 On Linux the swap is a single renameat2(RENAME_EXCHANGE), so at every moment
 the target path holds either the complete old directory or the complete new
@@ -60,8 +60,22 @@ def atomic_directory(target, replace=False):
             shutil.rmtree(temp, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def atomic_file(target, replace=True):
+    """Yield a temp path beside `target` (same suffix); on success it becomes `target`, on any
+    failure it vanishes. replace=False never clobbers: FileExistsError if `target` exists by then."""
+    target = Path(target)
+    temp = target.with_name(f".{target.stem}.tmp-{uuid.uuid4().hex[:8]}{target.suffix}")
+    try:
+        yield temp
+        if replace:
+            os.replace(temp, target)
+        else:
+            os.link(temp, target)  # fails, rather than overwrite, if the target appeared meanwhile
+    finally:
+        temp.unlink(missing_ok=True)
+
+
 def write_text_atomic(path, text):
-    path = Path(path)
-    temp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    temp.write_text(text)
-    os.replace(temp, path)
+    with atomic_file(path) as temp:
+        temp.write_text(text)

@@ -143,7 +143,7 @@ def _step_inputs(spec, step_model, warm=20):
 
 
 def export_step_model(spec, model, out_root=DEFAULT_OUT, quantize=DEFAULT_QUANTIZE, *, verify=True,
-                      log: Callable = print) -> dict:
+                      extra_meta: Optional[dict] = None, log: Callable = print) -> dict:
     """Write OUT/NAME_step/: the step model of a zoo language model, sharing `model`'s weights.
 
     Inputs: tokens [batch, T] (one character per step; T > 1 runs T steps, as for a prompt) and the
@@ -163,7 +163,7 @@ def export_step_model(spec, model, out_root=DEFAULT_OUT, quantize=DEFAULT_QUANTI
                     "form": "step", "labels": io.get("labels"), "states": states,
                     "note": "one character per call: tokens [1, 1] and the states (zeros to start) in; the "
                             "next-character probabilities [1, 1, vocab] and the new states out, in the order of "
-                            "`states`. A [1, T] call runs T characters at once (a prompt)."})
+                            "`states`. A [1, T] call runs T characters at once (a prompt).", **(extra_meta or {})})
     return meta
 
 
@@ -172,9 +172,10 @@ def keras_from_export(name: str, out_root=DEFAULT_OUT):
     them (dequantized), checked to reproduce the export's golden vectors. Returns (model, meta)."""
     import numpy as np
 
+    from ..importer.graph import assign_weights
+    from ..importer.reader import read_model
     from ..parity.compare import golden_arrays
     from ..parity.tolerances import FLOAT32_BOUND, max_relative_error
-    from ..quantize.shards import read_dequantized
 
     spec = _zoo_model(name)
     directory = Path(out_root) / name
@@ -182,18 +183,13 @@ def keras_from_export(name: str, out_root=DEFAULT_OUT):
     if not meta_path.exists():
         raise ExportError(f"'{directory}' holds no export. Fix: `python -m exporter export {name}` first.")
     meta = json.loads(meta_path.read_text())
-    model_json = json.loads((directory / "model.json").read_text())
-    values = read_dequantized(model_json["weightsManifest"], directory)
+    exported = read_model(directory)  # dequantized, as TF.js computes with them
     model = spec.build("demo")
-    for layer in model.layers:
-        names = [n for n in values if n.startswith(f"{layer.name}/")]
-        if layer.weights:
-            expected = [tuple(w.shape) for w in layer.get_weights()]
-            if [values[n].shape for n in names] != expected:
-                raise ExportError(f"{directory}: the weights of '{layer.name}' ({[values[n].shape for n in names]}) "
-                                  f"do not fit the demo preset's layer ({expected}). Fix: export '{name}' again "
-                                  f"from its checkpoint (`python -m exporter export {name}`).")
-            layer.set_weights([values[n].astype(np.float32) for n in names])
+    try:
+        assign_weights(model, exported.weights, exported.weight_order)
+    except ExportError as error:
+        raise ExportError(f"{directory}: its weights do not fit the demo preset of '{name}' ({error}). Fix: export "
+                          f"'{name}' again from its checkpoint (`python -m exporter export {name}`).") from None
     inputs, outputs = golden_arrays(meta["golden"])
     error = max_relative_error([np.asarray(model.predict(inputs[0], verbose=0))], outputs)
     if not error <= FLOAT32_BOUND:
@@ -207,7 +203,7 @@ def step_from_export(name: str, out_root=DEFAULT_OUT, *, log: Callable = print) 
     """The step model of an exported zoo language model, from the export's own (dequantized) weights
     (`keras_from_export`): for exports whose checkpoint is not at hand. OUT/NAME/meta.json gains
     "step" (and model.js its copy of meta.json); model.json and the shards are left untouched."""
-    from ..output import write_model_script
+    from ..output import write_model_script, write_text_atomic
 
     spec = _zoo_model(name)
     if spec.family != "recurrent":
@@ -217,13 +213,12 @@ def step_from_export(name: str, out_root=DEFAULT_OUT, *, log: Callable = print) 
     model, meta = keras_from_export(name, out_root)
     error = meta.pop("golden_error_rebuilt")
     log(f"{name}: Keras rebuilt from {directory}/model.json reproduces its golden vectors (relative error {error:.1e})")
-    step_meta = export_step_model(spec, model, out_root, meta.get("quantization") or DEFAULT_QUANTIZE, log=log)
-    step_meta["source"] = f"{name}/model.json (the exported weights, dequantized); no checkpoint"
-    (Path(out_root) / step_meta["name"] / "meta.json").write_text(json.dumps(step_meta, indent=1))
-    write_model_script(Path(out_root) / step_meta["name"], step_meta["name"])
+    step_meta = export_step_model(spec, model, out_root, meta.get("quantization") or DEFAULT_QUANTIZE, log=log,
+                                  extra_meta={"source": f"{name}/model.json (the exported weights, dequantized); "
+                                                        "no checkpoint"})
     if meta.get("step") != _step_reference(name):
         meta["step"] = _step_reference(name)
-        (directory / "meta.json").write_text(json.dumps(meta, indent=1))
+        write_text_atomic(directory / "meta.json", json.dumps(meta, indent=1))
         write_model_script(directory, meta["name"])
     return step_meta
 

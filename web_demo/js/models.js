@@ -19,10 +19,6 @@
     return response.json();
   };
 
-  // Also the text panel's loader for step models (web_demo/js/text.js).
-  WN.loadScript = loadScript;
-  WN.base64ToBuffer = base64ToBuffer;
-
   function loadScript(src, integrity) {
     return new Promise((resolve, reject) => {
       const script = document.createElement('script');
@@ -105,29 +101,34 @@
     return response;
   }
 
+  // {model, meta} of the export called `name`: from disk its model.js (which carries
+  // webnets-layers.js where needed); over http meta.json, the runtime it requires, then model.json
+  // and shards from `source` ({dir, model, meta, integrity, version}, as publishedSource gives).
+  // Also the text panel's loader for step models (web_demo/js/text.js).
+  WN.loadLayers = async function (name, source) {
+    if (WN.fromDisk) {
+      await loadScript(`models/${name}/model.js`);
+      const payload = (window.webnetsModels || {})[name];
+      if (!payload) throw new Error(`models/${name}/model.js did not register the model`);
+      const model = await tf.loadLayersModel(tf.io.fromMemory({
+        modelTopology: payload.modelTopology, weightSpecs: payload.weightSpecs,
+        weightData: base64ToBuffer(payload.weightData)}));
+      return {model, meta: payload.meta};
+    }
+    const meta = await (await fetchChecked(source.meta, {}, source)).json();
+    await loadRequired(meta, source);
+    // Every fetch TF.js makes carries the file's SRI hash from the CDN index,
+    // so the browser itself refuses bytes that are not the published ones.
+    const model = await tf.loadLayersModel(source.model, {fetchFunc: (url, init) => fetchChecked(url, init, source)});
+    return {model, meta};
+  };
+
   // entry: a row of index.json. Resolves to a loaded-model record.
   WN.loadModel = async function (entry) {
     const started = performance.now();
-    let model;
-    let meta;
-    let version = null;
-    if (WN.fromDisk) {
-      await loadScript(`models/${entry.name}/model.js`);  // carries webnets-layers.js where needed
-      const payload = (window.webnetsModels || {})[entry.name];
-      if (!payload) throw new Error(`models/${entry.name}/model.js did not register the model`);
-      meta = payload.meta;
-      model = await tf.loadLayersModel(tf.io.fromMemory({
-        modelTopology: payload.modelTopology, weightSpecs: payload.weightSpecs,
-        weightData: base64ToBuffer(payload.weightData)}));
-    } else {
-      const source = publishedSource(entry);
-      version = source.version;
-      meta = await (await fetchChecked(source.meta, {}, source)).json();
-      await loadRequired(meta, source);
-      // Every fetch TF.js makes carries the file's SRI hash from the CDN index,
-      // so the browser itself refuses bytes that are not the published ones.
-      model = await tf.loadLayersModel(source.model, {fetchFunc: (url, init) => fetchChecked(url, init, source)});
-    }
+    const source = WN.fromDisk ? null : publishedSource(entry);
+    const version = source ? source.version : null;
+    const {model, meta} = await WN.loadLayers(entry.name, source);
     const record = {name: entry.name, entry, meta, model, version, latencies: [], backend: WN.backend.name};
     // First prediction (compiles WebGL shaders) doubles as an integrity check, to the bound the
     // exporter wrote beside the golden vectors (loose enough for GPUs that render in float16).

@@ -51,9 +51,6 @@
     return weights.length - 1;
   }
 
-  const loadScript = WN.loadScript;  // models.js' loaders
-  const base64ToBuffer = WN.base64ToBuffer;
-
   // Runs the step model on tokens [1, T] and the states; returns the last step's probabilities
   // (read back) and the new states (tensors, the caller's to dispose). Disposes the inputs it made.
   async function runStep(step, ids, states) {
@@ -79,23 +76,9 @@
   async function loadStep(record) {
     const ref = record.meta.step;
     if (!ref || WN.cdn) return null;  // published versions carry the sequence model only
-    let model;
-    let meta;
-    if (WN.fromDisk) {
-      await loadScript(`models/${ref.name}/model.js`);
-      const payload = (window.webnetsModels || {})[ref.name];
-      if (!payload) throw new Error(`models/${ref.name}/model.js did not register the model`);
-      meta = payload.meta;
-      model = await tf.loadLayersModel(tf.io.fromMemory({
-        modelTopology: payload.modelTopology, weightSpecs: payload.weightSpecs,
-        weightData: base64ToBuffer(payload.weightData)}));
-    } else {
-      const response = await fetch(`${WN.base}/${ref.meta}`, {cache: 'no-cache'});
-      if (!response.ok) throw new Error(`${WN.base}/${ref.meta}: HTTP ${response.status}`);
-      meta = await response.json();
-      for (const {file} of meta.requires || []) await loadScript(`${WN.base}/${ref.name}/${file}`);
-      model = await tf.loadLayersModel(`${WN.base}/${ref.model}`);
-    }
+    const dir = `${WN.base}/${ref.name}`;
+    const {model, meta} = await WN.loadLayers(ref.name, {
+      dir, model: `${WN.base}/${ref.model}`, meta: `${WN.base}/${ref.meta}`, integrity: {}, version: null});
     const step = {model, meta};
     if (meta.golden) {
       const created = meta.golden.inputs.map((g) => tf.tensor(g.data, g.shape, g.dtype === 'int32' ? 'int32' : 'float32'));

@@ -14,7 +14,7 @@ each distinct tensor is passed once, as tfjs' executor disposes a tensor too ear
 layer takes it twice).
 """
 
-from .common import ConfigReader
+from .common import ConfigReader, live_calls
 from .registry import Input, TfjsLayer, register
 
 _MHA_NOTE = ("self/cross attention, key, value_dim, output_shape, use_bias, use_gate, sliding_window, "
@@ -27,13 +27,13 @@ def _mask_of(tensor):
     return None if tensor is None else getattr(tensor, "_keras_mask", None)
 
 
-def _nodes(reader):
-    nodes = list(getattr(reader.layer, "_inbound_nodes", []) or [])
-    if not nodes:
+def _calls(reader):
+    calls = live_calls(reader.layer)
+    if not calls:
         reader.refuse("it has never been called on tensors (it is inside a wrapper, or a Sequential model?), "
                       "and an attention layer needs its query and value inputs from a graph.",
                       "use it in a Functional model: layer(query, value).")
-    return nodes
+    return calls
 
 
 def _same_for_every_call(reader, described):
@@ -141,8 +141,8 @@ def multi_head_attention(layer, config, call):
         reader.refuse("it is called without a query or a value tensor.", "call it as layer(query, value).")
     refs = {key: Input(i) for i, key in enumerate(present)}
     described, call_tensors = [], None
-    for node in _nodes(reader):
-        args, kwargs = list(node.arguments.args), dict(node.arguments.kwargs)
+    for call in _calls(reader):
+        args, kwargs = list(call.args), dict(call.kwargs)
         tensors = {key: (args[i] if i < len(args) else kwargs.get(key)) for i, key in enumerate(given)}
         ranks = {key: len(t.shape) for key, t in tensors.items() if t is not None and key != "attention_mask"}
         described.append((tuple(_mask_of(tensors[k]) is not None for k in ("query", "value", "key")),
@@ -209,9 +209,9 @@ def _attention(layer, config, call, class_name, keys):
     if call.args not in (2, 3):
         reader.refuse(f"it is called on {call.args} tensors.", "call it on [query, value] or [query, value, key].")
     described, given = [], None
-    for node in _nodes(reader):
-        tensors = list(node.arguments.keras_tensors)
-        explicit = node.arguments.kwargs.get("mask")
+    for call in _calls(reader):
+        tensors = list(call.keras_tensors)
+        explicit = call.kwargs.get("mask")
         if explicit is not None:
             reader.refuse("it is called with an explicit mask=[...] argument, which webnets does not translate.",
                           "let the masks come from Embedding(mask_zero=True) or Masking layers "

@@ -201,14 +201,23 @@ def input_shape(reader, required=True):
                       "apply the layer outside the wrapper, or avoid the option.")
 
 
+def live_calls(layer):
+    """The arguments (`.args`, `.kwargs`, `.keras_tensors`) of each call of the live layer in its graph.
+
+    Keras 3 keeps them on the layer's inbound nodes; the saved config leaves out what only they
+    hold, such as the mask a call received. A layer never called on tensors has none.
+    """
+    return [node.arguments for node in getattr(layer, "_inbound_nodes", None) or []
+            if getattr(node, "arguments", None) is not None]
+
+
 def receives_mask(layer):
     """Whether a Keras mask (Embedding(mask_zero=True), Masking) reaches any call of the layer.
 
-    Keras 3 passes it as the call's `mask` argument, which the saved config leaves out; TF.js
-    propagates the same masks itself, so a translator only needs to pick a mask-aware class.
+    Keras 3 passes it as the call's `mask` argument; TF.js propagates the same masks itself, so
+    a translator only needs to pick a mask-aware class.
     """
-    return any(getattr(node, "arguments", None) is not None and node.arguments.kwargs.get("mask") is not None
-               for node in getattr(layer, "_inbound_nodes", []))
+    return any(call.kwargs.get("mask") is not None for call in live_calls(layer))
 
 
 def _plain(value):

@@ -10,7 +10,7 @@ Initial states passed as `initial_state=` become extra inputs of the TF.js layer
 
 import keras
 
-from .common import ACTIVATIONS, ConfigReader, activation_key
+from .common import ACTIVATIONS, ConfigReader, activation_key, live_calls
 from .registry import register
 
 _RNN_KEYS = ("units", "use_bias", "dropout", "recurrent_dropout", "return_sequences",
@@ -53,10 +53,7 @@ def _masked_state_calls(reader):
     a set of "ignored" (the sequence carries a mask, but Keras 3 passes masks automatically only
     to a layer called on one tensor, so it runs unmasked) and "applied" (mask= given)."""
     found = set()
-    for node in getattr(reader.layer, "_inbound_nodes", []):
-        arguments = getattr(node, "arguments", None)
-        if arguments is None:
-            continue
+    for arguments in live_calls(reader.layer):
         kwargs = dict(arguments.kwargs)
         sequence = arguments.args[0] if arguments.args else kwargs.get("sequences")
         upstream = getattr(sequence, "_keras_mask", None) is not None
