@@ -253,13 +253,23 @@ def run(entries, root, chunk=6):
     return results
 
 
-def table(results):
-    """README's coverage table (markdown) from measured results."""
+def readme_rows():
+    """{name: row} of the coverage table README holds now."""
+    text = README.read_text()
+    rows = text[text.index(TABLE_BEGIN):text.index(TABLE_END)].splitlines()[3:]
+    return {row.split("|")[1].strip(): row for row in rows if row.startswith("|")}
+
+
+def table(results, kept=None):
+    """README's coverage table (markdown) from measured results; an entry not measured keeps its row
+    from `kept` ({name: row}), so that `--only` updates just the entries it ran."""
     rows = ["| model | from | exercises | parameters | TF.js vs Keras (WASM) | webnets classes |",
             "|---|---|---|---:|---:|---|"]
     for entry in CORPUS:
         result = results.get(entry.name)
         if result is None:
+            if kept and entry.name in kept:
+                rows.append(kept[entry.name])
             continue
         if result.error:
             status = "refused: " + result.error.split(". Fix:")[0].replace("|", "/")[:140]
@@ -281,7 +291,8 @@ def write_readme(markdown):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="corpus entries to run (default: all)")
-    parser.add_argument("--write-readme", action="store_true", help="rewrite README's coverage table")
+    parser.add_argument("--write-readme", action="store_true",
+                        help="rewrite README's coverage table (with --only: the rows of those entries)")
     args = parser.parse_args(argv)
     entries = [BY_NAME[n] for n in args.only] if args.only else CORPUS
     with tempfile.TemporaryDirectory(prefix="webnets-corpus-") as root:
@@ -289,7 +300,7 @@ def main(argv=None):
     for name, result in results.items():
         print(f"{name:28s} {result.error or f'{result.rel_error:.2e} ({result.backend})'}")
     if args.write_readme:
-        write_readme(table(results))
+        write_readme(table(results, kept=readme_rows()))
     return 0 if all(r.error is None for r in results.values()) else 1
 
 

@@ -91,7 +91,9 @@ def test_make_publish_uploads_every_model_with_hashes_and_headers(published):
         assert version.get("labels") == local_meta.get("labels")
         local_model = json.loads((MODELS / model["name"] / "model.json").read_text())
         shards = {p for g in local_model["weightsManifest"] for p in g["paths"]}
-        assert set(version["files"]) == shards | {"model.json", "meta.json", "model.js"}
+        # webnets-layers.js travels with exactly the models whose meta.json requires it (the language models).
+        required = {r["file"] for r in local_meta.get("requires", [])}
+        assert set(version["files"]) == shards | {"model.json", "meta.json", "model.js"} | required
         for name, record in version["files"].items():
             data, headers = http_get(f"{base}/{model['name']}/1.0.0/{name}")
             assert data == (MODELS / model["name"] / name).read_bytes()
@@ -114,7 +116,10 @@ def test_published_models_run_in_tfjs_over_http(published):
     for name in NAMES:
         meta = json.loads(http_get(f"{base}/{name}/1.0.0/meta.json")[0])
         inputs, outputs = golden_arrays(meta["golden"])
-        jobs.append(Job(name, f"{base}/{name}/1.0.0", inputs, "layers"))
+        url = f"{base}/{name}/1.0.0"
+        # The published webnets-layers.js, by URL, where the model needs it (as `verify URL` does).
+        runtime = next((f"{url}/{r['file']}" for r in meta.get("requires", [])), None)
+        jobs.append(Job(name, url, inputs, "layers", runtime=runtime))
         expected[name] = outputs
     run_jobs(jobs)
     for job in jobs:
@@ -137,8 +142,9 @@ def test_writes_go_shards_first_then_entry_points_then_index(env, bucket):
     proxy.close()
     keys = [path.split("?")[0].split(f"/{name}/p/", 1)[1] for path in proxy.puts()]
     assert keys[-1] == "index.json" and keys.count("index.json") == 1
-    phase = [0 if k.endswith(".bin") else 1 for k in keys[:-1]]
-    assert phase == sorted(phase), keys  # every shard before any model.json / meta.json / model.js
+    # every shard and webnets-layers.js before any model.json / meta.json / model.js
+    phase = [0 if k.endswith((".bin", "/webnets-layers.js")) else 1 for k in keys[:-1]]
+    assert phase == sorted(phase), keys
     assert len(keys) - 1 == sum(len(list((MODELS / n).iterdir())) for n in NAMES)
 
 

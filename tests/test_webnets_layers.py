@@ -134,6 +134,9 @@ CASES = OPERATION_CASES + [
                                                                          bias_axes="e")),
     single("einsum_dense_ellipsis_hard_silu", (5, 4), lambda: L.EinsumDense("...b,bc->...c", output_shape=3,
                                                                              bias_axes="c", activation="hard_silu")),
+    single("dense_sequence", (5, 6), lambda: L.Dense(4)),
+    single("dense_sequence_relu_no_bias", (5, 6), lambda: L.Dense(3, activation="relu", use_bias=False)),
+    single("dense_rank4_gelu", (3, 4, 6), lambda: L.Dense(5, activation="gelu")),
     Case("masked_average_pooling", masked_average_pooling),
     Case("augmentation_in_model", augmented_classifier),
     Case("unet_decoder_block", unet_decoder),
@@ -176,6 +179,13 @@ def test_a_large_enough_center_crop_stays_a_tfjs_layer(wasm_results):
     assert "WebnetsCenterCrop" in layer_classes(wasm_results["center_crop_smaller_input"].model_json)
 
 
+def test_a_dense_on_sequences_is_webnets_dense_and_on_vectors_tfjs_dense(wasm_results):
+    assert "WebnetsDense" in layer_classes(wasm_results["dense_sequence"].model_json)
+    assert "WebnetsDense" in layer_classes(wasm_results["dense_rank4_gelu"].model_json)
+    config, _ = translate_model(dense_model())
+    assert [l["class_name"] for l in config["config"]["layers"]] == ["InputLayer", "Dense"]
+
+
 def test_augmentation_layers_are_identities_dropped_at_export(wasm_results):
     model_json = wasm_results["augmentation_in_model"].model_json
     text = json.dumps(model_json)
@@ -213,6 +223,7 @@ FIT_CASES = {
     "center_crop_smaller_input": lambda: L.CenterCrop(10, 10),
     "grouped_conv2d": lambda: L.Conv2D(4, 3, groups=2, padding="same", activation="tanh"),
     "einsum_dense": lambda: L.EinsumDense("abcd,de->abce", output_shape=(8, 8, 3), bias_axes="e", activation="tanh"),
+    "dense_rank4": lambda: L.Dense(3, activation="tanh"),  # WebnetsDense: the input is [batch, 8, 8, 4]
 }
 
 

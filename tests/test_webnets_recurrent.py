@@ -1,8 +1,10 @@
-"""WebnetsGRU (webnets-layers.js) and RNN initial_state / return_state in Functional graphs.
+"""WebnetsSimpleRNN, WebnetsLSTM and WebnetsGRU (webnets-layers.js) and RNN initial_state /
+return_state in Functional graphs.
 
-Keras 3's GRU defaults to reset_after=True, which tfjs-layers 4.22 cannot run; webnets
-exports it as its own `WebnetsGRU`. Parity runs every case on WASM and on CPU (one Node
-process per backend), and one SGD step in TF.js must match Keras' (the layer trains).
+webnets exports Keras 3's SimpleRNN, LSTM and GRU (reset_after True, Keras 3's default, which
+tfjs-layers 4.22 cannot run, and False) as its own classes, which follow Keras' masking with
+initial states and take far fewer TF.js kernels per step. Parity runs every case on WASM and on
+CPU (one Node process per backend), and one SGD step in TF.js must match Keras' (the layers train).
 """
 
 import json
@@ -132,6 +134,29 @@ CASES = [
     Case("seq2seq-gru-explicit-mask", encoder_decoder("gru", masked="explicit")),
     Case("seq2seq-gru-reset-before-masked", encoder_decoder("gru", reset_after=False, masked="implicit")),
     Case("seq2seq-gru-reset-before-explicit-mask", encoder_decoder("gru", reset_after=False, masked="explicit")),
+    # The same options for WebnetsLSTM and WebnetsSimpleRNN.
+    *[case for kind, make in (("lstm", L.LSTM), ("simple-rnn", L.SimpleRNN)) for case in (
+        single(kind, lambda make=make: make(8)),
+        single(f"{kind}-sequences", lambda make=make: make(8, return_sequences=True)),
+        single(f"{kind}-no-bias", lambda make=make: make(6, use_bias=False, return_sequences=True)),
+        single(f"{kind}-backwards-sequences", lambda make=make: make(6, go_backwards=True, return_sequences=True)),
+        single(f"{kind}-sequences-state", lambda make=make: make(6, return_sequences=True, return_state=True)),
+        single(f"{kind}-relu", lambda make=make: make(6, activation="relu", return_sequences=True)),
+        single(f"{kind}-wide", lambda make=make: make(64, return_sequences=True), shape=(12, 16)),
+        embedded(f"embedding-mask-{kind}", lambda make=make: make(8)),
+        embedded(f"embedding-mask-{kind}-backwards-state",
+                 lambda make=make: make(8, go_backwards=True, return_sequences=True, return_state=True)),
+        embedded(f"embedding-mask-{kind}-zero-output",
+                 lambda make=make: make(8, return_sequences=True, zero_output_for_mask=True)),
+        single(f"bidirectional-{kind}-concat", lambda make=make: L.Bidirectional(make(5))),
+        single(f"bidirectional-{kind}-state", lambda make=make: L.Bidirectional(make(5, return_state=True))),
+        embedded(f"embedding-mask-bidirectional-{kind}",
+                 lambda make=make: L.Bidirectional(make(5, return_sequences=True), merge_mode="sum")),
+        Case(f"seq2seq-{kind}-masked", encoder_decoder(kind, masked="implicit")),
+        Case(f"seq2seq-{kind}-explicit-mask", encoder_decoder(kind, masked="explicit")),
+    )],
+    single("lstm-no-forget-bias-hard-tanh", lambda: L.LSTM(6, unit_forget_bias=False, recurrent_activation="tanh",
+                                                           return_sequences=True)),
 ]
 
 
@@ -181,12 +206,15 @@ def _layers(model_json):
     return list(walk(model_json["modelTopology"]["model_config"]["config"]["layers"]))
 
 
-def test_reset_after_becomes_webnets_gru_and_reset_before_stays_tfjs(results):
+def test_every_recurrent_layer_becomes_a_webnets_class(results):
     _, by_id = results
     classes = lambda case_id: {l["class_name"] for l in _layers(by_id[case_id].model_json)}  # noqa: E731
-    assert "WebnetsGRU" in classes("gru") and "GRU" not in classes("gru")
-    assert "GRU" in classes("gru-reset-before") and "WebnetsGRU" not in classes("gru-reset-before")
-    assert "WebnetsGRU" in classes("bidirectional-gru-concat")
+    for case_id, expected in [("gru", "WebnetsGRU"), ("gru-reset-before", "WebnetsGRU"),
+                              ("bidirectional-gru-concat", "WebnetsGRU"), ("lstm", "WebnetsLSTM"),
+                              ("bidirectional-lstm-concat", "WebnetsLSTM"), ("simple-rnn", "WebnetsSimpleRNN"),
+                              ("seq2seq-simple-rnn-masked", "WebnetsSimpleRNN")]:
+        found = classes(case_id)
+        assert expected in found and not found & {"GRU", "LSTM", "SimpleRNN"}, (case_id, found)
 
 
 def test_padded_inputs_really_mask():
@@ -225,35 +253,25 @@ def test_refusals(make, expected):
     assert expected in message and "Fix:" in message, message
 
 
-@pytest.mark.parametrize("kind", ["lstm", "simple-rnn"])
-@pytest.mark.parametrize("masked", ["implicit", "explicit"])
-def test_builtin_rnn_with_initial_state_on_a_masked_sequence_is_refused(kind, masked):
-    from exporter.errors import UnsupportedLayerError
-
-    with pytest.raises(UnsupportedLayerError) as error:
-        translate_model(encoder_decoder(kind, masked=masked)())
-    message = str(error.value)
-    assert "initial_state" in message and "mask" in message and "Fix:" in message, message
-
-
-def test_masked_decoder_gru_follows_keras():
-    """The GRU with initial_state on a masked sequence: ignore_mask unless mask= is passed."""
-    def decoder(masked, reset_after=True):
-        config, _ = translate_model(encoder_decoder("gru", reset_after=reset_after, masked=masked)())
-        return [l for l in config["config"]["layers"] if l["class_name"] in ("GRU", "WebnetsGRU")][-1]
+@pytest.mark.parametrize("kind", list(RNNS))
+def test_masked_decoder_follows_keras(kind):
+    """A recurrent layer with initial_state on a masked sequence: ignore_mask unless mask= is passed."""
+    def decoder(masked):
+        config, _ = translate_model(encoder_decoder(kind, masked=masked)())
+        recurrent = ("WebnetsSimpleRNN", "WebnetsLSTM", "WebnetsGRU")
+        return [l for l in config["config"]["layers"] if l["class_name"] in recurrent][-1]
 
     assert decoder("implicit")["config"]["ignore_mask"] is True
     assert "ignore_mask" not in decoder("explicit")["config"]
-    assert decoder("implicit", reset_after=False)["class_name"] == "WebnetsGRU"
-    assert decoder(None, reset_after=False)["class_name"] == "GRU"
+    assert "ignore_mask" not in decoder(None)["config"]
 
 
-def test_register_returns_webnets_gru():
+def test_register_returns_the_recurrent_classes():
     script = ("const tf = require('@tensorflow/tfjs');"
               f"console.log(JSON.stringify(require({json.dumps(str(RUNTIME_FILE))}).register(tf)));")
     proc = subprocess.run(["node", "-e", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "WebnetsGRU" in json.loads(proc.stdout.strip().splitlines()[-1])
+    assert {"WebnetsSimpleRNN", "WebnetsLSTM", "WebnetsGRU"} <= set(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
 def test_config_round_trips_in_tfjs():
@@ -284,14 +302,16 @@ console.log(JSON.stringify({{a: layer.getConfig(), b: again.getConfig(), saved: 
 
 def _fit_model(kind):
     keras.utils.set_random_seed(0)
-    reset_after = "reset-before" not in kind
+    cell = L.LSTM if "lstm" in kind else (L.SimpleRNN if "simple-rnn" in kind else L.GRU)
+    options = {"reset_after": "reset-before" not in kind} if cell is L.GRU else {}
+    make = lambda units, **kw: cell(units, **options, **kw)  # noqa: E731
     if kind.startswith("seq2seq"):
-        # Encoder states start a masked decoder (mask= given): WebnetsGRU either reset_after.
+        # Encoder states start a masked decoder (mask= given).
         enc_in = keras.Input((6,), dtype="int32")
         dec_in = keras.Input((PADDED_IDS.shape[1],), dtype="int32")
-        _, state = L.GRU(4, return_state=True, reset_after=reset_after)(L.Embedding(10, 3)(enc_in))
-        y = L.GRU(4, reset_after=reset_after)(L.Embedding(10, 3, mask_zero=True)(dec_in), initial_state=state,
-                                             mask=keras.ops.not_equal(dec_in, 0))
+        _, *state = make(4, return_state=True)(L.Embedding(10, 3)(enc_in))
+        y = make(4)(L.Embedding(10, 3, mask_zero=True)(dec_in), initial_state=state,
+                    mask=keras.ops.not_equal(dec_in, 0))
         return keras.Model([enc_in, dec_in], L.Dense(2)(y))
     if kind.startswith("masked"):
         inputs = keras.Input((PADDED_IDS.shape[1],), dtype="int32")
@@ -300,18 +320,20 @@ def _fit_model(kind):
         inputs = keras.Input(SEQ)
         x = inputs
     if kind.endswith("bidirectional"):
-        y = L.Bidirectional(L.GRU(4, return_sequences=True))(x)
+        y = L.Bidirectional(make(4, return_sequences=True))(x)
     else:
-        y = L.GRU(4, reset_after=reset_after, return_sequences=True)(x)
+        y = make(4, return_sequences=True)(x)
     if kind.startswith("masked"):
         # Keras leaves masked steps out of the loss (TF.js does not), so the masked sequence
-        # ends in a last-step GRU here: the mask acts inside the layers only.
-        y = L.GRU(3, reset_after=reset_after)(y)
+        # ends in a last-step layer here: the mask acts inside the layers only.
+        y = make(3)(y)
     return keras.Model(inputs, L.Dense(2)(y))
 
 
 @pytest.mark.parametrize("kind", ["reset-after", "reset-before", "masked", "masked-reset-before", "bidirectional",
-                                  "masked-bidirectional", "seq2seq", "seq2seq-reset-before"])
+                                  "masked-bidirectional", "seq2seq", "seq2seq-reset-before",
+                                  "lstm", "masked-lstm", "lstm-bidirectional", "seq2seq-lstm",
+                                  "simple-rnn", "masked-simple-rnn", "seq2seq-simple-rnn"])
 def test_one_sgd_step_matches_keras(kind, tmp_path):
     model = _fit_model(kind)
     rng = np.random.default_rng(3)

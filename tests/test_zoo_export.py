@@ -135,3 +135,35 @@ def test_weights_that_are_not_a_keras_file_get_the_convert_message(tmp_path):
     assert result.returncode == 1, result.stderr
     assert "neither a Keras 3 .keras archive nor a Keras .h5 file" in message and "Fix:" in message
     assert "not found" not in result.stderr.lower() and not (tmp_path / "models").exists()
+
+
+def test_export_again_from_an_earlier_export(tmp_path):
+    """`python -m exporter.zoo.export --from-export NAME`: no checkpoint, the committed export's
+    weights; the new export predicts what the old one did, keeps its training record, and gets
+    its step model."""
+    import shutil
+
+    from exporter.parity.compare import golden_arrays
+    from exporter.parity.tolerances import max_relative_error
+
+    source = ROOT / "web_demo" / "models"
+    root = tmp_path / "models"
+    root.mkdir()
+    shutil.copytree(source / "simple_rnn", root / "simple_rnn")
+    old = json.loads((root / "simple_rnn" / "meta.json").read_text())
+    (root / "index.json").write_text(json.dumps({"models": []}))
+    meta = export_model("simple_rnn", out_root=root, from_export=True, log=lambda *_: None)
+    assert meta["training"]["weights_from"].startswith("simple_rnn/model.json of an earlier export")
+    assert meta["training"]["trained_at"] == old["training"]["trained_at"]
+    assert meta["metrics"]["epochs"] == old["metrics"]["epochs"]
+    assert meta["metrics"]["bits_per_char"] == old["metrics"]["bits_per_char"]
+    assert meta["parity"]["max_rel_error"] <= FLOAT32_BOUND
+    # The old golden inputs through the new export (uint8 of already-uint8 weights: nothing moves).
+    inputs, outputs = golden_arrays(old["golden"])
+    from exporter.parity.runtime import Job, run_jobs
+
+    job = Job("again", root / "simple_rnn", inputs, "layers")
+    run_jobs([job])
+    assert job.error is None, job.error
+    assert max_relative_error(job.outputs, outputs) <= 1e-5
+    assert (root / "simple_rnn_step" / "model.json").exists() and meta["step"]["name"] == "simple_rnn_step"

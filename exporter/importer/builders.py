@@ -210,6 +210,11 @@ builder("LeakyReLU", keras_name="LeakyReLU", renames={"alpha": "negative_slope"}
 builder("ELU", keras_name="ELU")
 builder("SimpleRNN", keras_name="SimpleRNN")
 builder("LSTM", keras_name="LSTM")
+# webnets' recurrent classes keep Keras' weight layout; ignore_mask only records what Keras 3
+# does anyway (no automatic mask for a layer called with initial_state).
+builder("WebnetsDense", keras_name="Dense")
+builder("WebnetsSimpleRNN", keras_name="SimpleRNN", skip=("ignore_mask",))
+builder("WebnetsLSTM", keras_name="LSTM", skip=("ignore_mask",))
 builder("WebnetsGRU", keras_name="GRU", skip=("ignore_mask",))
 
 

@@ -8,7 +8,7 @@ from .builders import CALLS, ImportRefusal, build_layer
 
 __all__ = ["build_model", "assign_weights"]
 
-_RNNS = {"LSTM", "GRU", "SimpleRNN", "WebnetsGRU", "Bidirectional"}
+_RNNS = {"LSTM", "GRU", "SimpleRNN", "WebnetsSimpleRNN", "WebnetsLSTM", "WebnetsGRU", "Bidirectional"}
 _MODELS = {"Functional", "Model", "Sequential"}
 
 

@@ -2,7 +2,7 @@
 activation; an element-wise one after a Concatenate of linear layers becomes the activation of each."""
 
 # tfjs classes whose `activation` is applied to the layer's whole output, as an Activation layer would.
-ACTIVATION_HOSTS = {"Dense", "Conv1D", "Conv2D", "Conv3D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose",
+ACTIVATION_HOSTS = {"Dense", "WebnetsDense", "Conv1D", "Conv2D", "Conv3D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose",
                     "Conv3DTranspose"}
 
 # tfjs activation names that act on each element alone, so that act(concat(a, b)) == concat(act(a), act(b)).

@@ -18,6 +18,7 @@ FOLD_TARGETS = {
     "DepthwiseConv2D": ("depthwise_kernel", 4),
     "SeparableConv2D": ("pointwise_kernel", 4),  # out = pointwise(depthwise(x)): scale the pointwise columns
     "Dense": ("kernel", None),
+    "WebnetsDense": ("kernel", None),
 }
 
 

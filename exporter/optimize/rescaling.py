@@ -6,7 +6,7 @@ import numpy as np
 from ..weights import FoldedWeight, has_home
 
 # tfjs class -> the weight applied to its input first, which a scalar Rescaling in front multiplies.
-RESCALING_TARGETS = {"Conv1D": "kernel", "Conv2D": "kernel", "Conv3D": "kernel", "Dense": "kernel",
+RESCALING_TARGETS = {"Conv1D": "kernel", "Conv2D": "kernel", "Conv3D": "kernel", "Dense": "kernel", "WebnetsDense": "kernel",
                      "DepthwiseConv2D": "depthwise_kernel", "SeparableConv2D": "depthwise_kernel"}
 
 

@@ -29,7 +29,82 @@
     const one = (x) => (Array.isArray(x) ? x[0] : x);
     // The one input shape of a layer called on one tensor.
     const oneShape = (shape) => (Array.isArray(shape[0]) ? shape[0] : shape);
-    return {one, oneShape};
+
+    // tfjs-layers' executor (model.predict, execute, fit) applies a layer once per output
+    // *tensor*: an LSTM with return_state (3 outputs) ran its whole loop three times. A layer
+    // with several outputs computes through this: called again with the very same input and
+    // mask tensors, the same training flag and unchanged weights (an optimizer or setWeights
+    // gives a variable new data), it returns the outputs it just computed. Callers get clones
+    // (shared data, no copy), because the executor disposes an output once its consumers have
+    // run, while the next call still has to return it; the originals are let go once the
+    // current synchronous execution is over.
+    const list = (x) => (x == null ? [] : (Array.isArray(x) ? x : [x]));
+    const clones = (outputs) => (Array.isArray(outputs) ? outputs.map((t) => t.clone()) : outputs.clone());
+    function onceForSameInputs(layer, inputs, kwargs, compute) {
+      const keys = [...list(inputs), ...list(kwargs && kwargs.mask), ...list(kwargs && kwargs.initialState)];
+      const data = layer.weights.map((w) => w.read().dataId);
+      const training = !!(kwargs && kwargs.training);
+      const last = layer._webnetsLast;
+      if (last && last.training === training && last.keys.length === keys.length
+          && last.keys.every((k, i) => k === keys[i]) && last.data.every((d, i) => d === data[i])
+          && !list(last.outputs).some((t) => t.isDisposed)) {
+        return clones(last.outputs);
+      }
+      const outputs = compute();
+      const entry = {keys, data, training, outputs};
+      layer._webnetsLast = entry;
+      Promise.resolve().then(() => {
+        if (layer._webnetsLast === entry) layer._webnetsLast = null;
+        tf.dispose(outputs);  // the clones keep their data
+      });
+      return clones(outputs);
+    }
+
+    // Config keys in either spelling; a camelCase key wins over its snake_case twin.
+    const camel = (key) => key.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
+    const normalize = (args) => {
+      const out = {};
+      for (const [key, value] of Object.entries(args || {})) {
+        const c = camel(key);
+        if (c === key || !(c in out)) out[c] = value;
+      }
+      return out;
+    };
+    // An initializer / regularizer / constraint from its serialized form ({className, config}),
+    // through the classes tfjs registered; `fallback` names a tf.initializers factory.
+    function fromSpec(spec, fallback) {
+      if (spec != null && typeof spec === 'object' && typeof spec.getClassName === 'function') return spec;
+      const className = spec && (spec.className || spec.class_name);
+      const entry = className && tf.serialization.SerializationMap.getMap().classNameMap[className];
+      if (entry) return entry[1](entry[0], normalize(spec.config || {}));
+      return fallback ? tf.initializers[fallback]({}) : null;
+    }
+    const toSpec = (value) => (value != null && typeof value.getClassName === 'function'
+      ? {className: value.getClassName(), config: value.getConfig()} : (value == null ? null : value));
+
+    // Tensors derived from a layer's weights only (a split recurrent kernel, a combined bias),
+    // kept across calls while the weights keep their data: a step model is called once per
+    // character, and a sliced kernel is a new tensor each time, which WASM's matMul then packs
+    // again (the demo GRU step: 18 ms, 2 ms with the split kept). While gradients are recorded
+    // they are made afresh, so that training reaches the weights through them.
+    function derived(layer, key, make) {
+      const engine = tf.engine();
+      const recording = typeof engine.isTapeOn === 'function' ? engine.isTapeOn() : true;
+      if (recording) return make();
+      const data = layer.weights.map((w) => w.read().dataId);
+      const store = layer._webnetsDerived || (layer._webnetsDerived = {});
+      const hit = store[key];
+      if (hit && hit.data.length === data.length && hit.data.every((d, i) => d === data[i])) return hit.value;
+      // The weights themselves (a Variable, returned as it is) are neither kept nor disposed here.
+      const owned = (value) => Object.values(value == null || value instanceof tf.Tensor ? {value} : value)
+        .filter((t) => t instanceof tf.Tensor && !(t instanceof tf.Variable));
+      if (hit) tf.dispose(owned(hit.value));
+      const value = make();
+      owned(value).forEach((t) => tf.keep(t));
+      store[key] = {data, value};
+      return value;
+    }
+    return {one, oneShape, onceForSameInputs, camel, normalize, fromSpec, toSpec, derived};
   }
 
   // ---- Attention: MultiHeadAttention, Attention, AdditiveAttention (+ WebnetsMask, their mask carrier) ----
@@ -211,6 +286,12 @@
       }
 
       call(inputs, kwargs) {
+        // Two outputs with return_attention_scores: computed once (H.onceForSameInputs).
+        return this.returnAttentionScores ? H.onceForSameInputs(this, inputs, kwargs || {}, () => this.attend(inputs, kwargs))
+          : this.attend(inputs, kwargs);
+      }
+
+      attend(inputs, kwargs) {
         return tf.tidy(() => {
           const xs = list(inputs);
           const s = this.slots();
@@ -331,6 +412,12 @@
       }
 
       call(inputs, kwargs) {
+        // Two outputs with return_attention_scores: computed once (H.onceForSameInputs).
+        return this.returnAttentionScores ? H.onceForSameInputs(this, inputs, kwargs || {}, () => this.attend(inputs, kwargs))
+          : this.attend(inputs, kwargs);
+      }
+
+      attend(inputs, kwargs) {
         return tf.tidy(() => {
           const xs = list(inputs);
           const s = this.slots();
@@ -534,6 +621,11 @@
   function defineEinsum(tf, H) {
     const product = (dims) => dims.reduce((a, b) => a * b, 1);
 
+    // No Transpose kernel for the identity permutation: a transposed kernel is a new tensor on
+    // every call, and WASM's matMul then packs its weights again each time (its cache keys on the
+    // weight tensor's data).
+    const transposed = (x, perm) => (perm.every((p, i) => p === i) ? x : tf.transpose(x, perm));
+
     // Rewrites x (letters `inSpec`) . kernel (`kernelSpec`) -> `outSpec` as one 2D matMul: x's
     // free axes then the contracted ones, the kernel's contracted axes then its free ones.
     // (WASM has no Einsum kernel; matMul, transpose and reshape exist on every backend.)
@@ -544,13 +636,13 @@
       const size = {};
       [...inSpec].forEach((c, i) => { size[c] = x.shape[i]; });
       [...kernelSpec].forEach((c, i) => { size[c] = kernel.shape[i]; });
-      const xT = tf.transpose(x, [...freeIn, ...contracted].map((c) => inSpec.indexOf(c)));
-      const kT = tf.transpose(kernel, [...contracted, ...freeKernel].map((c) => kernelSpec.indexOf(c)));
+      const xT = transposed(x, [...freeIn, ...contracted].map((c) => inSpec.indexOf(c)));
+      const kT = transposed(kernel, [...contracted, ...freeKernel].map((c) => kernelSpec.indexOf(c)));
       const inner = product(contracted.map((c) => size[c]));
       const y = tf.matMul(tf.reshape(xT, [-1, inner]), tf.reshape(kT, [inner, -1]));
       const produced = [...freeIn, ...freeKernel];
       const shaped = tf.reshape(y, produced.map((c) => size[c]));
-      return tf.transpose(shaped, [...outSpec].map((c) => produced.indexOf(c)));
+      return transposed(shaped, [...outSpec].map((c) => produced.indexOf(c)));
     }
 
     // Replaces "..." by letters for the axes it stands for in an input of `rank`.
@@ -602,7 +694,69 @@
       }
     }
 
-    return [WebnetsEinsumDense];
+    // Keras Dense on an input of rank > 2 ([batch, time, features]: every Dense of a transformer,
+    // the output layer of a language model). tfjs' Dense computes it through K.dot, which
+    // transposes the kernel on every call, even by the identity permutation, so WASM packs the
+    // weights again each time (0.2 ms for a 384 x 50 kernel, against 0.02 ms). Here: reshape to
+    // 2D, one fused matMul with the kernel as stored, reshape back. Weights and config as tfjs'
+    // Dense (kernel [in, units], bias [units]).
+    class WebnetsDense extends tf.layers.Layer {
+      static className = 'WebnetsDense';
+
+      constructor(config) {
+        super(config);
+        this.units = config.units;
+        this.activation = config.activation || 'linear';
+        this.useBias = config.useBias == null ? true : !!config.useBias;
+        this.activationLayer = this.activation === 'linear' ? null : tf.layers.activation({activation: this.activation});
+        this.kernelInitializer = H.fromSpec(config.kernelInitializer, 'glorotUniform');
+        this.biasInitializer = H.fromSpec(config.biasInitializer, 'zeros');
+        this.kernelRegularizer = H.fromSpec(config.kernelRegularizer);
+        this.biasRegularizer = H.fromSpec(config.biasRegularizer);
+        this.kernelConstraint = H.fromSpec(config.kernelConstraint);
+        this.biasConstraint = H.fromSpec(config.biasConstraint);
+        this.supportsMasking = true;
+      }
+
+      build(inputShape) {
+        const shape = H.oneShape(inputShape);
+        const inputDim = shape[shape.length - 1];
+        this.kernel = this.addWeight('kernel', [inputDim, this.units], 'float32', this.kernelInitializer,
+          this.kernelRegularizer, true, this.kernelConstraint);
+        this.bias = this.useBias ? this.addWeight('bias', [this.units], 'float32', this.biasInitializer,
+          this.biasRegularizer, true, this.biasConstraint) : null;
+        this.built = true;
+      }
+
+      call(inputs) {
+        return tf.tidy(() => {
+          const x = H.one(inputs);
+          const lead = x.shape.slice(0, -1);
+          const flat = tf.reshape(x, [-1, x.shape[x.shape.length - 1]]);
+          const y = this.bias ? tf.fused.matMul({a: flat, b: this.kernel.read(), bias: this.bias.read()})
+            : tf.matMul(flat, this.kernel.read());
+          const out = tf.reshape(y, [...lead, this.units]);
+          return this.activationLayer ? this.activationLayer.apply(out) : out;
+        });
+      }
+
+      computeMask(inputs, mask) {
+        return mask == null ? null : H.one(mask);  // Keras' Dense passes the mask on
+      }
+
+      computeOutputShape(inputShape) {
+        return [...H.oneShape(inputShape).slice(0, -1), this.units];
+      }
+
+      getConfig() {
+        return {...super.getConfig(), units: this.units, activation: this.activation, useBias: this.useBias,
+          kernelInitializer: H.toSpec(this.kernelInitializer), biasInitializer: H.toSpec(this.biasInitializer),
+          kernelRegularizer: H.toSpec(this.kernelRegularizer), biasRegularizer: H.toSpec(this.biasRegularizer),
+          kernelConstraint: H.toSpec(this.kernelConstraint), biasConstraint: H.toSpec(this.biasConstraint)};
+      }
+    }
+
+    return [WebnetsEinsumDense, WebnetsDense];
   }
 
   // ---- Normalization: GroupNormalization, UnitNormalization, LayerNormalization(rms_scaling) ----
@@ -858,66 +1012,51 @@
     return [WebnetsGlobalAveragePooling1D];
   }
 
-// --- recurrent: WebnetsGRU (Keras 3 GRU, reset_after true or false) -------------------------
+// --- recurrent: WebnetsSimpleRNN, WebnetsLSTM, WebnetsGRU (Keras 3's cells, fewer kernels) ----
+//
+// tfjs-layers' RNNs run their cell through a generic loop (for a one-step call the LSTM ran
+// its cell three times: 91 kernels on WASM), and its GRU slices the recurrent kernel on every
+// step. These classes do what Keras 3 computes with as few TF.js kernels as the maths allows:
+// the input projection of all time steps (with the bias) is one matMul; a step is one matMul
+// with the recurrent kernel (split once per call where the cell needs it split) and the gates
+// on whole [batch, gates * units] tensors. SimpleRNN: 3 kernels per step, GRU: 12, LSTM: 15.
 function defineRecurrent(tf, H) {
-  // Config keys in either spelling; a camelCase key wins over its snake_case twin.
-  const camel = (key) => key.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
-  const normalize = (args) => {
-    const out = {};
-    for (const [key, value] of Object.entries(args || {})) {
-      const c = camel(key);
-      if (c === key || !(c in out)) out[c] = value;
-    }
-    return out;
-  };
+  const {camel, normalize, fromSpec, toSpec} = H;
 
-  // Activations are called on every time step, so they are plain functions, not layers.
+  // Activations are called on every time step, so the common ones are plain tf ops; the rest
+  // go through a tfjs Activation layer (the same functions tfjs' own RNNs use).
   const FAST = {sigmoid: tf.sigmoid, tanh: tf.tanh, relu: tf.relu, linear: (x) => x};
   function activationFn(name) {
     const key = camel(String(name || 'linear'));
     if (FAST[key]) return FAST[key];
-    const fn = H.activation(key).activation;  // the tfjs Activation object behind the layer
-    return (x) => fn.apply(x);
+    const layer = tf.layers.activation({activation: key});
+    return (x) => layer.apply(x);
   }
 
-  // An initializer / regularizer / constraint from its serialized form ({className, config}),
-  // through the classes tfjs registered; `fallback` names a tf.initializers factory.
-  function fromSpec(spec, fallback) {
-    if (spec != null && typeof spec === 'object' && typeof spec.getClassName === 'function') return spec;
-    const className = spec && (spec.className || spec.class_name);
-    const entry = className && tf.serialization.SerializationMap.getMap().classNameMap[className];
-    if (entry) return entry[1](entry[0], normalize(spec.config || {}));
-    return fallback ? tf.initializers[fallback]({}) : null;
-  }
-  const toSpec = (value) => (value != null && typeof value.getClassName === 'function'
-    ? {className: value.getClassName(), config: value.getConfig()} : (value == null ? null : value));
 
-  // Keras 3 GRU (keras/src/layers/rnn/gru.py), gate order z, r, h:
-  //   z = ra(x Wz + bz + h Uz + b'z),  r = ra(x Wr + br + h Ur + b'r)
-  //   reset_after:  hh = a(x Wh + bh + r * (h Uh + b'h))     bias [2, 3u] = [input; recurrent]
-  //   otherwise:    hh = a(x Wh + bh + (r * h) Uh)           bias [3u]
-  //   h' = z * h + (1 - z) * hh
-  // The input projection of all time steps is one matMul; each step does one matMul with the
-  // whole recurrent kernel (reset_after) and slices the result.
-  class WebnetsGRU extends tf.layers.Layer {
-    static className = 'WebnetsGRU';
-
-    constructor(args) {
+  // What SimpleRNN, LSTM and GRU share: config, weights [input, gates * units] and
+  // [units, gates * units], Keras 3's masking, go_backwards, initial and returned states.
+  // A subclass gives `gates`, `stateCount`, biasShape(), inputBias(), prepare() (per call)
+  // and cell(x, states, prepared) -> new states, the first of which is the output.
+  class WebnetsRecurrent extends tf.layers.Layer {
+    constructor(args, gates, stateCount) {
       const a = normalize(args);
       super(a);
+      const kind = this.constructor.className;
       if (a.stateful) {
-        throw new Error(`WebnetsGRU '${this.name}': stateful=true is not supported; carry the state in the app.`);
+        throw new Error(`${kind} '${this.name}': stateful=true is not supported; pass the state in and out ` +
+          '(initial_state= / return_state=True), as webnets\' step form does.');
       }
       this.units = a.units;
       if (!(Number.isInteger(this.units) && this.units > 0)) {
-        throw new Error(`WebnetsGRU '${this.name}': units must be a positive integer, got ${this.units}.`);
+        throw new Error(`${kind} '${this.name}': units must be a positive integer, got ${this.units}.`);
       }
+      this.gates = gates;
+      this.stateCount = stateCount;
+      this.args = a;
       this.activationName = a.activation == null ? 'tanh' : a.activation;
-      this.recurrentActivationName = a.recurrentActivation == null ? 'sigmoid' : a.recurrentActivation;
       this.activationFn = activationFn(this.activationName);
-      this.recurrentActivationFn = activationFn(this.recurrentActivationName);
       this.useBias = a.useBias == null ? true : !!a.useBias;
-      this.resetAfter = a.resetAfter == null ? true : !!a.resetAfter;
       this.returnSequences = !!a.returnSequences;
       this.returnState = !!a.returnState;
       this.goBackwards = !!a.goBackwards;
@@ -939,131 +1078,122 @@ function defineRecurrent(tf, H) {
       this.recurrentConstraint = fromSpec(a.recurrentConstraint);
       this.biasConstraint = fromSpec(a.biasConstraint);
       this.supportsMasking = true;
-      this.stateSize = this.units;
+      this.stateSize = stateCount === 1 ? this.units : new Array(stateCount).fill(this.units);
     }
 
-    // Bidirectional asks for the states (one, h) when it computes masks.
+    // Bidirectional counts the states (h; LSTM: h, c) to split initial states and outputs.
     get states() {
-      return [null];
+      return new Array(this.stateCount).fill(null);
+    }
+
+    biasInitializerFor() {
+      return this.biasInitializer;
     }
 
     build(inputShape) {
       const shape = H.oneShape(inputShape);
       const inputDim = shape[shape.length - 1];
-      const u = this.units;
-      this.kernel = this.addWeight('kernel', [inputDim, 3 * u], 'float32', this.kernelInitializer,
+      const width = this.gates * this.units;
+      this.kernel = this.addWeight('kernel', [inputDim, width], 'float32', this.kernelInitializer,
         this.kernelRegularizer, true, this.kernelConstraint);
-      this.recurrentKernel = this.addWeight('recurrent_kernel', [u, 3 * u], 'float32', this.recurrentInitializer,
-        this.recurrentRegularizer, true, this.recurrentConstraint);
+      this.recurrentKernel = this.addWeight('recurrent_kernel', [this.units, width], 'float32',
+        this.recurrentInitializer, this.recurrentRegularizer, true, this.recurrentConstraint);
       this.bias = this.useBias
-        ? this.addWeight('bias', this.resetAfter ? [2, 3 * u] : [3 * u], 'float32', this.biasInitializer,
-          this.biasRegularizer, true, this.biasConstraint)
+        ? this.addWeight('bias', this.biasShape(), 'float32', this.biasInitializerFor(), this.biasRegularizer,
+          true, this.biasConstraint)
         : null;
       this.built = true;
+    }
+
+    biasShape() {
+      return [this.gates * this.units];
+    }
+
+    // The bias added to the input projection of every step, [gates * units], or null.
+    inputBias() {
+      return this.useBias ? this.bias.read() : null;
     }
 
     computeOutputShape(inputShape) {
       const shape = H.oneShape(inputShape);
       const output = this.returnSequences ? [shape[0], shape[1], this.units] : [shape[0], this.units];
-      return this.returnState ? [output, [shape[0], this.units]] : output;
+      if (!this.returnState) return output;
+      return [output, ...new Array(this.stateCount).fill(null).map(() => [shape[0], this.units])];
     }
 
     computeMask(inputs, mask) {
       const m = Array.isArray(mask) ? mask[0] : mask;  // Keras 3 passes it on even when ignoreMask
       const output = this.returnSequences && m != null ? m : null;
-      return this.returnState ? [output, null] : output;
+      return this.returnState ? [output, ...new Array(this.stateCount).fill(null)] : output;
     }
 
-    // inputs: the sequence [batch, time, features], optionally followed by the initial state
-    // (a Functional graph passes it as an extra input; Bidirectional as kwargs.initialState).
+    // inputs: the sequence [batch, time, features], optionally followed by the initial states
+    // (a Functional graph passes them as extra inputs; Bidirectional as kwargs.initialState).
     call(inputs, kwargs) {
+      kwargs = kwargs || {};
+      return this.returnState ? H.onceForSameInputs(this, inputs, kwargs, () => this.run(inputs, kwargs))
+        : this.run(inputs, kwargs);
+    }
+
+    run(inputs, kwargs) {
       return tf.tidy(() => {
-        kwargs = kwargs || {};
         const list = Array.isArray(inputs) ? inputs : [inputs];
         const x = list[0];
-        let initial = list.length > 1 ? list[1] : kwargs.initialState;
-        if (Array.isArray(initial)) initial = initial[0];
+        let initial = list.length > 1 ? list.slice(1) : kwargs.initialState;
+        if (initial != null && !Array.isArray(initial)) initial = [initial];
+        if (initial != null && initial.length !== this.stateCount) {
+          throw new Error(`${this.constructor.className} '${this.name}': expected ${this.stateCount} initial ` +
+            `state(s), got ${initial.length}.`);
+        }
         let mask = Array.isArray(kwargs.mask) ? kwargs.mask[0] : kwargs.mask;
         if (this.ignoreMask) mask = null;
         const [batch, steps, features] = x.shape;
         const u = this.units;
-        const act = this.activationFn;
-        const recAct = this.recurrentActivationFn;
+        const width = this.gates * u;
 
-        // Time-major: [time, batch, features], then one projection for all steps.
-        let xs = tf.transpose(x, [1, 0, 2]);
-        let m = mask == null ? null : tf.expandDims(tf.transpose(tf.cast(mask, 'float32'), [1, 0]), 2);
-        if (this.goBackwards) {
-          xs = tf.reverse(xs, 0);
-          if (m != null) m = tf.reverse(m, 0);
+        // One projection for all steps, time-major so that step t is one row block.
+        const flat = steps === 1 ? tf.reshape(x, [batch, features])
+          : tf.reshape(tf.transpose(x, [1, 0, 2]), [steps * batch, features]);
+        const bias = H.derived(this, 'inputBias', () => this.inputBias());
+        const proj = bias == null ? tf.matMul(flat, this.kernel.read())
+          : tf.fused.matMul({a: flat, b: this.kernel.read(), bias});
+        const xs = steps === 1 ? [proj] : (steps === 0 ? [] : tf.unstack(tf.reshape(proj, [steps, batch, width])));
+        let masks = null;
+        let keeps = null;
+        if (mask != null) {
+          const m = tf.expandDims(tf.transpose(tf.cast(mask, 'float32'), [1, 0]), 2);  // [time, batch, 1]
+          masks = tf.unstack(m);
+          keeps = tf.unstack(tf.sub(1, m));
         }
-        let proj = tf.matMul(tf.reshape(xs, [steps * batch, features]), this.kernel.read());
-        let recBiasH = null;
-        if (this.useBias) {
-          const bias = this.bias.read();
-          if (this.resetAfter) {
-            const inputBias = tf.reshape(tf.slice(bias, [0, 0], [1, 3 * u]), [3 * u]);
-            const recBias = tf.reshape(tf.slice(bias, [1, 0], [1, 3 * u]), [3 * u]);
-            // The recurrent biases of z and r join the input bias; the h one stays inside r * (...).
-            proj = tf.add(proj, tf.add(inputBias, tf.concat([tf.slice(recBias, [0], [2 * u]), tf.zeros([u])], 0)));
-            recBiasH = tf.slice(recBias, [2 * u], [u]);
-          } else {
-            proj = tf.add(proj, bias);
-          }
-        }
-        proj = tf.reshape(proj, [steps, batch, 3 * u]);
-        const xZR = tf.unstack(tf.slice(proj, [0, 0, 0], [steps, batch, 2 * u]));
-        const xH = tf.unstack(tf.slice(proj, [0, 0, 2 * u], [steps, batch, u]));
-        const masks = m == null ? null : tf.unstack(m);
-        const keeps = m == null ? null : tf.unstack(tf.sub(1, m));
+        const prepared = H.derived(this, 'prepare', () => this.prepare());
 
-        const rec = this.recurrentKernel.read();
-        const recZR = this.resetAfter ? null : tf.slice(rec, [0, 0], [u, 2 * u]);
-        const recH = this.resetAfter ? null : tf.slice(rec, [0, 2 * u], [u, u]);
-
-        const step = (t, h) => {
-          let zr;
-          let hh;
-          if (this.resetAfter) {
-            const inner = tf.matMul(h, rec);
-            zr = recAct(tf.add(xZR[t], tf.slice(inner, [0, 0], [batch, 2 * u])));
-            let innerH = tf.slice(inner, [0, 2 * u], [batch, u]);
-            if (recBiasH != null) innerH = tf.add(innerH, recBiasH);
-            const r = tf.slice(zr, [0, u], [batch, u]);
-            hh = act(tf.add(xH[t], tf.mul(r, innerH)));
-          } else {
-            zr = recAct(tf.add(xZR[t], tf.matMul(h, recZR)));
-            const r = tf.slice(zr, [0, u], [batch, u]);
-            hh = act(tf.add(xH[t], tf.matMul(tf.mul(r, h), recH)));
-          }
-          const z = tf.slice(zr, [0, 0], [batch, u]);
-          return tf.add(hh, tf.mul(z, tf.sub(h, hh)));  // z * h + (1 - z) * hh
-        };
         // As Keras: a masked step keeps the state; its output is the previous output (zeros
         // before the first unmasked step), or zeros with zero_output_for_mask.
         const select = (t, a, b) => tf.add(tf.mul(a, masks[t]), tf.mul(b, keeps[t]));
-        const trackOutput = m != null && initial != null && !this.zeroOutputForMask;
-
-        let h = initial != null ? initial : tf.zeros([batch, u]);
+        const trackOutput = masks != null && initial != null && !this.zeroOutputForMask;
+        let states = initial != null ? initial : new Array(this.stateCount).fill(null).map(() => tf.zeros([batch, u]));
         let out = trackOutput ? tf.zeros([batch, u]) : null;
         const outputs = [];
-        for (let t = 0; t < steps; ++t) {
+        for (let n = 0; n < steps; ++n) {
+          const t = this.goBackwards ? steps - 1 - n : n;
           const next = tf.tidy(() => {
-            const hNew = step(t, h);
-            if (m == null) return [hNew, hNew];
-            const state = select(t, hNew, h);
-            if (this.zeroOutputForMask) return [state, tf.mul(hNew, masks[t])];
-            return [state, trackOutput ? select(t, hNew, out) : state];
+            const fresh = this.cell(xs[t], states, prepared);
+            if (masks == null) return [fresh[0], ...fresh];
+            const kept = fresh.map((s, i) => select(t, s, states[i]));
+            if (this.zeroOutputForMask) return [tf.mul(fresh[0], masks[t]), ...kept];
+            return [trackOutput ? select(t, fresh[0], out) : kept[0], ...kept];
           });
-          h = next[0];
-          out = next[1];
+          out = next[0];
+          states = next.slice(1);
           if (this.returnSequences) outputs.push(out);
         }
         if (steps === 0) out = tf.zeros([batch, u]);
-        const output = this.returnSequences
-          ? (steps === 0 ? tf.zeros([batch, 0, u]) : tf.stack(outputs, 1))
-          : out;
-        return this.returnState ? [output, h] : output;
+        let output = out;
+        if (this.returnSequences) {
+          output = steps === 0 ? tf.zeros([batch, 0, u])
+            : (steps === 1 ? tf.reshape(outputs[0], [batch, 1, u]) : tf.stack(outputs, 1));
+        }
+        return this.returnState ? [output, ...states] : output;
       });
     }
 
@@ -1073,7 +1203,6 @@ function defineRecurrent(tf, H) {
       const config = {
         units: this.units,
         activation: this.activationName,
-        recurrentActivation: this.recurrentActivationName,
         useBias: this.useBias,
         kernelInitializer: toSpec(this.kernelInitializer),
         recurrentInitializer: toSpec(this.recurrentInitializer),
@@ -1091,14 +1220,143 @@ function defineRecurrent(tf, H) {
         goBackwards: this.goBackwards,
         stateful: false,
         unroll: this.unroll,
-        resetAfter: this.resetAfter,
         zeroOutputForMask: this.zeroOutputForMask,
         ignoreMask: this.ignoreMask,
       };
       return Object.assign({}, super.getConfig(), config);
     }
   }
-  return [WebnetsGRU];
+
+  // Keras 3 SimpleRNN: h' = a(x W + b + h U).
+  class WebnetsSimpleRNN extends WebnetsRecurrent {
+    static className = 'WebnetsSimpleRNN';
+
+    constructor(args) {
+      super(args, 1, 1);
+    }
+
+    prepare() {
+      return this.recurrentKernel.read();
+    }
+
+    cell(x, [h], recurrent) {
+      return [this.activationFn(tf.add(x, tf.matMul(h, recurrent)))];
+    }
+  }
+
+  // Keras 3 LSTM, gate order i, f, c, o:
+  //   z = x W + b + h U;  i, f, o = ra(z_i, z_f, z_o);  c' = f * c + i * a(z_c);  h' = o * a(c')
+  // unit_forget_bias: the bias starts at ones for the forget gate (an initializer only).
+  class WebnetsLSTM extends WebnetsRecurrent {
+    static className = 'WebnetsLSTM';
+
+    constructor(args) {
+      super(args, 4, 2);
+      this.recurrentActivationName = this.args.recurrentActivation == null ? 'sigmoid' : this.args.recurrentActivation;
+      this.recurrentActivationFn = activationFn(this.recurrentActivationName);
+      this.unitForgetBias = this.args.unitForgetBias == null ? true : !!this.args.unitForgetBias;
+    }
+
+    biasInitializerFor() {
+      if (!this.unitForgetBias) return this.biasInitializer;
+      const u = this.units;
+      const base = this.biasInitializer;
+      // Duck-typed tfjs Initializer: addWeight only calls apply(shape, dtype).
+      return {
+        apply: (shape, dtype) => tf.tidy(() => tf.concat([base.apply([u], dtype), tf.ones([u], dtype),
+          base.apply([2 * u], dtype)], 0)),
+        getClassName: () => base.getClassName(),
+        getConfig: () => base.getConfig(),
+      };
+    }
+
+    prepare() {
+      return this.recurrentKernel.read();
+    }
+
+    cell(x, [h, c], recurrent) {
+      const z = tf.add(x, tf.matMul(h, recurrent));
+      const [zi, zf, zc, zo] = tf.split(z, 4, 1);
+      const ra = this.recurrentActivationFn;
+      const c2 = tf.add(tf.mul(ra(zf), c), tf.mul(ra(zi), this.activationFn(zc)));
+      return [tf.mul(ra(zo), this.activationFn(c2)), c2];
+    }
+
+    getConfig() {
+      return {...super.getConfig(), recurrentActivation: this.recurrentActivationName,
+        unitForgetBias: this.unitForgetBias};
+    }
+  }
+
+  // Keras 3 GRU (keras/src/layers/rnn/gru.py), gate order z, r, h:
+  //   z = ra(x Wz + bz + h Uz + b'z),  r = ra(x Wr + br + h Ur + b'r)
+  //   reset_after:  hh = a(x Wh + bh + r * (h Uh + b'h))     bias [2, 3u] = [input; recurrent]
+  //   otherwise:    hh = a(x Wh + bh + (r * h) Uh)           bias [3u]
+  //   h' = z * h + (1 - z) * hh
+  class WebnetsGRU extends WebnetsRecurrent {
+    static className = 'WebnetsGRU';
+
+    constructor(args) {
+      super(args, 3, 1);
+      this.recurrentActivationName = this.args.recurrentActivation == null ? 'sigmoid' : this.args.recurrentActivation;
+      this.recurrentActivationFn = activationFn(this.recurrentActivationName);
+      this.resetAfter = this.args.resetAfter == null ? true : !!this.args.resetAfter;
+    }
+
+    biasShape() {
+      return this.resetAfter ? [2, 3 * this.units] : [3 * this.units];
+    }
+
+    // reset_after: the recurrent biases of z and r join the input bias (they are added as they
+    // are); the h one stays inside r * (h Uh + b'h), so prepare() adds it to that matMul.
+    inputBias() {
+      if (!this.useBias) return null;
+      const bias = this.bias.read();
+      if (!this.resetAfter) return bias;
+      const u = this.units;
+      const [input, recurrent] = tf.split(bias, 2, 0);
+      return tf.add(tf.reshape(input, [3 * u]),
+        tf.concat([tf.slice(tf.reshape(recurrent, [3 * u]), [0], [2 * u]), tf.zeros([u])], 0));
+    }
+
+    prepare() {
+      const u = this.units;
+      const recurrent = this.recurrentKernel.read();
+      if (this.resetAfter) {
+        // h U + [0, 0, b'h] in one fused matMul per step.
+        const bias = this.useBias
+          ? tf.concat([tf.zeros([2 * u]), tf.slice(tf.reshape(this.bias.read(), [2, 3 * u]), [1, 2 * u], [1, u]).reshape([u])], 0)
+          : null;
+        return {recurrent, bias};
+      }
+      // Split once per call, not once per step as tfjs' GRU cell does.
+      const [zr, hh] = tf.split(recurrent, [2 * u, u], 1);
+      return {zr, hh};
+    }
+
+    cell(x, [h], p) {
+      const u = this.units;
+      const ra = this.recurrentActivationFn;
+      if (this.resetAfter) {
+        const inner = p.bias == null ? tf.matMul(h, p.recurrent) : tf.fused.matMul({a: h, b: p.recurrent, bias: p.bias});
+        // The gates of z and r on the whole row (the h third of it is not used).
+        const gates = ra(tf.add(x, inner));
+        const [z, r] = tf.split(gates, [u, u, u], 1);
+        const hh = this.activationFn(tf.add(tf.slice(x, [0, 2 * u], [-1, u]), tf.mul(r, tf.slice(inner, [0, 2 * u], [-1, u]))));
+        return [tf.add(hh, tf.mul(z, tf.sub(h, hh)))];  // z * h + (1 - z) * hh
+      }
+      const [xZR, xH] = tf.split(x, [2 * u, u], 1);
+      const [z, r] = tf.split(ra(tf.add(xZR, tf.matMul(h, p.zr))), 2, 1);
+      const hh = this.activationFn(tf.add(xH, tf.matMul(tf.mul(r, h), p.hh)));
+      return [tf.add(hh, tf.mul(z, tf.sub(h, hh)))];
+    }
+
+    getConfig() {
+      return {...super.getConfig(), recurrentActivation: this.recurrentActivationName, resetAfter: this.resetAfter};
+    }
+  }
+
+  return [WebnetsSimpleRNN, WebnetsLSTM, WebnetsGRU];
 }
 
   // ---- Resizing: Keras 3's half-pixel bilinear / nearest, crop or pad to the aspect ratio ----

@@ -4,9 +4,13 @@ recurrent) also gets its step model (exporter/pipeline/step_form.py) in OUT/MODE
 the demo generates with; MODEL/meta.json names it ("step"). It has no row in index.json: it is
 not a card of its own.
 
-One-off, for exports whose checkpoint is gone (the step model from the committed export's
-weights, checked against its golden vectors; the sequence export is left as it is):
+For exports whose checkpoint is not at hand (a fresh clone: the checkpoints are not committed),
+the committed export's own weights (dequantized, checked against its golden vectors) can stand in
+for the checkpoint: `--from-export` exports NAME again (with today's exporter: new layer classes,
+optimizations) and its step model; `--step-from-export` writes the step model only. The training
+record and float32 metrics carry over from the old meta.json.
 
+    python -m exporter.zoo.export --from-export simple_rnn lstm gru
     python -m exporter.zoo.export --step-from-export simple_rnn lstm gru
 """
 
@@ -37,7 +41,7 @@ def _zoo_model(name):
 def export_model(name: str, *, out_root=DEFAULT_OUT, quantize=DEFAULT_QUANTIZE, retrain: bool = False,
                  weights: Optional[str] = None, strategy: Optional[str] = None, quick: bool = False,
                  verify: bool = True, optimize: bool = True, prune: Optional[float] = None,
-                 log: Callable = print) -> Optional[dict]:
+                 from_export: bool = False, log: Callable = print) -> Optional[dict]:
     """The whole `export NAME` job. Returns the meta dict of the main model (None on a worker
     that is not the chief of a multi-worker run).
 
@@ -53,6 +57,8 @@ def export_model(name: str, *, out_root=DEFAULT_OUT, quantize=DEFAULT_QUANTIZE, 
         verify, optimize: as for `convert`.
         prune: sparsity in [0, 1): magnitude-prune the large kernels and fine-tune (meta["pruning"]);
             the checkpoint is left as it is.
+        from_export: no checkpoint: the weights of the existing OUT_ROOT/NAME/ export
+            (`keras_from_export`), its training record and float32 metrics.
     """
     from .prune import check_sparsity
 
@@ -61,7 +67,12 @@ def export_model(name: str, *, out_root=DEFAULT_OUT, quantize=DEFAULT_QUANTIZE, 
     prune = check_sparsity(prune)
     _check_offers(spec, request, prune)
     out_root = Path(out_root)
-    model, record = train_or_load(spec, retrain=retrain, weights=weights, strategy_name=strategy, quick=quick, log=log)
+    kept = {}
+    if from_export:
+        model, record, kept = _from_export(name, out_root, log)
+    else:
+        model, record = train_or_load(spec, retrain=retrain, weights=weights, strategy_name=strategy, quick=quick,
+                                      log=log)
     if record is None:
         log(f"{name}: this worker's share of training is done; the chief writes the checkpoint and the export")
         return None
@@ -83,6 +94,7 @@ def export_model(name: str, *, out_root=DEFAULT_OUT, quantize=DEFAULT_QUANTIZE, 
         "training": {k: v for k, v in record.items() if k not in ("metrics", "curves")},
         "checkpoint": checkpoint.relative(checkpoint.model) if checkpoint.exists() else None,
         "training_curves": checkpoint.relative(checkpoint.curves) if checkpoint.curves.exists() else None,
+        **kept,
     }
 
     step = _step_reference(name) if spec.family == "recurrent" else None
@@ -112,6 +124,19 @@ def export_model(name: str, *, out_root=DEFAULT_OUT, quantize=DEFAULT_QUANTIZE, 
                         "dataset": extra_name.split("_", 1)[-1], "labels": extra_io.get("labels")})
         update_index(out_root, extra_meta)
     return meta
+
+
+def _from_export(name, out_root, log):
+    """(model, record, meta fields kept) for export_model(from_export=True)."""
+    model, old = keras_from_export(name, out_root)
+    log(f"{name}: Keras rebuilt from {Path(out_root) / name}/model.json reproduces its golden vectors "
+        f"(relative error {old['golden_error_rebuilt']:.1e}); exporting it again")
+    metrics = {k: v for k, v in (old.get("metrics") or {}).items() if not k.endswith("_exported")}
+    record = {**(old.get("training") or {}), "metrics": metrics}
+    kept = {key: old.get(key) for key in ("checkpoint", "training_curves")}
+    kept["training"] = {**(old.get("training") or {}),
+                        "weights_from": f"{name}/model.json of an earlier export (dequantized); no checkpoint"}
+    return model, record, kept
 
 
 def _step_reference(name):
@@ -321,9 +346,15 @@ if __name__ == "__main__":
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m exporter.zoo.export",
-                                     description="One-off: write the step models of exported language models.")
-    parser.add_argument("--step-from-export", nargs="+", metavar="NAME", required=True,
-                        help="zoo language models whose OUT/NAME/ export gives the weights")
+                                     description="Export zoo models again from their earlier exports' weights.")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--from-export", nargs="+", metavar="NAME",
+                       help="zoo models exported again (and their step models) from OUT/NAME/'s weights")
+    which.add_argument("--step-from-export", nargs="+", metavar="NAME",
+                       help="zoo language models whose OUT/NAME/ export gives the step model's weights")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="the models root (default web_demo/models)")
-    for zoo_name in parser.parse_args().step_from_export:
-        step_from_export(zoo_name, parser.parse_args().out)
+    parsed = parser.parse_args()
+    for zoo_name in parsed.from_export or []:
+        export_model(zoo_name, out_root=parsed.out, from_export=True)
+    for zoo_name in parsed.step_from_export or []:
+        step_from_export(zoo_name, parsed.out)

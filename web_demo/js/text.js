@@ -53,11 +53,13 @@
 
   // Runs the step model on tokens [1, T] and the states; returns the last step's probabilities
   // (read back) and the new states (tensors, the caller's to dispose). Disposes the inputs it made.
+  // execute() with the output names, not predict(): predict slices the batch and concatenates the
+  // outputs, extra kernels on every character.
   async function runStep(step, ids, states) {
     const x = tf.tensor(ids, [1, ids.length], 'int32');
     let outputs = [];
     try {
-      outputs = step.model.predict([x, ...states]);
+      outputs = step.model.execute([x, ...states], step.outputNames);
       const last = lastStep(outputs[0]);
       const probs = Array.from(await last.data());
       last.dispose();
@@ -79,7 +81,7 @@
     const dir = `${WN.base}/${ref.name}`;
     const {model, meta} = await WN.loadLayers(ref.name, {
       dir, model: `${WN.base}/${ref.model}`, meta: `${WN.base}/${ref.meta}`, integrity: {}, version: null});
-    const step = {model, meta};
+    const step = {model, meta, outputNames: model.outputs.map((o) => o.name)};
     if (meta.golden) {
       const created = meta.golden.inputs.map((g) => tf.tensor(g.data, g.shape, g.dtype === 'int32' ? 'int32' : 'float32'));
       const outputs = model.predict(created);
@@ -104,6 +106,9 @@
     return record.stepLoading;
   }
 
+  // A macrotask turn, so the page renders and handles input (a resolved promise would not yield).
+  const yieldToPage = () => new Promise((resolve) => setTimeout(resolve, 0));
+
   // One card's generation: the prompt once, then one character per step. Returns the trace (probabilities,
   // draws, characters, timings) that window.webnets.textRuns holds for tests.
   async function continueText(record, prompt, length, temperature, random) {
@@ -126,6 +131,7 @@
     const trace = {mode: step ? 'step' : 'window', prompt: ids.slice(), probs: [], draws: [], next: [],
       stepMs: [], promptMs: null, charsPerSecond: null, stepMsMedian: null, wallMs: null};
     const started = performance.now();
+    let lastShown = started;
     let text = '';
     let states = step ? step.model.inputs.slice(1).map((input) => tf.zeros([1, input.shape[1]])) : [];
     try {
@@ -158,7 +164,10 @@
         trace.next.push(next);
         ids.push(next);
         text += labels[next] === '\ufffd' ? '?' : labels[next];
-        if (n % 4 === 3 || n === length - 1) {
+        // Show the text and give the page a turn every ~50 ms (not every few characters: each
+        // yield costs a task, and at hundreds of characters per second that would be most of it).
+        if (performance.now() - lastShown > 50 || n === length - 1) {
+          lastShown = performance.now();
           added.textContent = text;
           const warm = trace.stepMs.slice(1);
           trace.stepMsMedian = WN.median(warm.length ? warm : trace.stepMs);
@@ -167,7 +176,7 @@
             rate.textContent = `${trace.charsPerSecond.toFixed(1)} characters/s (median of ${warm.length} warm steps, ` +
               `${trace.mode === 'step' ? 'state carried' : `last ${CONTEXT} characters fed back`})`;
           }
-          await tf.nextFrame();
+          await yieldToPage();
         }
       }
     } finally {

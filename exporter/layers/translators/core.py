@@ -21,7 +21,8 @@ def input_layer(layer, config):
     return reader.finish(weights=[])
 
 
-@register("Dense")
+@register("Dense", becomes="Dense / WebnetsDense",
+          note="on inputs of rank > 2 (sequences) WebnetsDense: tfjs' Dense transposes its kernel on every call")
 def dense(layer, config):
     reader = ConfigReader(layer, config)
     reader.copy("units", "use_bias").initializers(*_DENSE_INITS)
@@ -30,7 +31,11 @@ def dense(layer, config):
     reader.require("quantization_config", [None], "export the float model and let webnets quantize.")
     reader.require("lora_rank", [None], "merge the LoRA weights first (layer.enable_lora / merge).")
     reader.ignore("lora_alpha")
-    return with_fused_activation(reader)
+    shape = input_shape(reader, required=False)
+    # A Dense over [batch, time, features]: webnets-layers.js' WebnetsDense does one matMul with the
+    # kernel as stored (tfjs' K.dot transposes it per call, which defeats WASM's packed-weight cache).
+    sequence = shape is not None and len(shape) > 2 and not reader.get("activity_regularizer")
+    return with_fused_activation(reader, class_name="WebnetsDense" if sequence else None)
 
 
 @register("Activation", note="Keras-only activations (leaky_relu, hard_sigmoid, hard_silu) lowered exactly")

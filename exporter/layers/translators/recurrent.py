@@ -1,12 +1,16 @@
 """Recurrent layers. Activations inside a cell cannot be split off, so they must
 have an equal tfjs function.
 
-GRU(reset_after=True), Keras 3's default, becomes webnets' own `WebnetsGRU`
-(tfjs-layers 4.22 throws for it); GRU(reset_after=False) stays tfjs' built-in GRU,
-except where only WebnetsGRU follows Keras (initial_state on a masked sequence).
+SimpleRNN, LSTM and GRU (reset_after True, Keras 3's default, and False) become
+webnets' own `WebnetsSimpleRNN`, `WebnetsLSTM` and `WebnetsGRU` (webnets-layers.js),
+not tfjs-layers' classes: tfjs' GRU throws for reset_after=True and slices its
+recurrent kernel on every step (the demo GRU: 18 ms per character on WASM, 2 ms
+with WebnetsGRU), tfjs' LSTM runs 91 kernels for one step (WebnetsLSTM about 25 for
+the whole step model), and tfjs' RNNs start a masked sequence's output from the
+initial state where Keras starts it from zeros. The weights keep Keras' layout, so
+the TF.js layers train and `import` back to Keras as they are.
 Initial states passed as `initial_state=` become extra inputs of the TF.js layer
-(after the sequence), which is how tfjs' RNN layers and WebnetsGRU read them;
-`return_state=True` outputs are ordinary extra outputs."""
+(after the sequence); `return_state=True` outputs are ordinary extra outputs."""
 
 import keras
 
@@ -73,46 +77,33 @@ def _masked_state_calls(reader):
     return found
 
 
-def _builtin(reader):
-    """Finish a layer as tfjs' own SimpleRNN / LSTM / GRU."""
-    if _masked_state_calls(reader):
-        # tfjs' RNNs apply any mask reaching them, and start a masked sequence's output from the
-        # initial state where Keras starts it from zeros.
-        reader.refuse("it is called with initial_state= on a masked sequence (Embedding(mask_zero=True) or "
-                      "Masking upstream); Keras 3 then masks only if mask= is passed, and TF.js' built-in "
-                      f"{reader.class_name} cannot follow either way exactly.",
-                      "use a GRU there (webnets runs it exactly in both cases), or remove the masking "
-                      "in front of this layer.")
-    # Only changes what masked time steps output; webnets does not support masks
-    # reaching tfjs' built-in RNNs through a Bidirectional (documented limit).
-    reader.ignore("zero_output_for_mask")
-    return reader.finish()
-
-
-@register("SimpleRNN", note="initial_state (not on a masked sequence), return_state", call_tensors=("initial_state",))
-def simple_rnn(layer, config, call):
-    return _builtin(_recurrent_reader(layer, config, ("activation",), call))
-
-
-@register("LSTM", note="initial_state (not on a masked sequence), return_state", call_tensors=("initial_state",))
-def lstm(layer, config, call):
-    return _builtin(_recurrent_reader(layer, config, ("activation", "recurrent_activation"), call)
-                    .copy("unit_forget_bias"))
-
-
-@register("GRU", becomes="WebnetsGRU / GRU",
-          note="reset_after=True (Keras 3's default) becomes WebnetsGRU; initial_state, return_state",
-          call_tensors=("initial_state",))
-def gru(layer, config, call):
-    reader = _recurrent_reader(layer, config, ("activation", "recurrent_activation"), call)
-    reset_after = bool(reader.get("reset_after", True))
+def _webnets(reader, class_name):
+    """Finish a layer as webnets' own recurrent class (webnets-layers.js), which runs Keras 3's
+    masking exactly, with or without initial_state."""
     masking = _masked_state_calls(reader)
-    if not reset_after and not masking:
-        # tfjs' own GRU implements exactly this form; it needs no webnets-layers.js.
-        return _builtin(reader)
-    reader.out["reset_after"] = reset_after
-    # WebnetsGRU implements it (Bidirectional sets it to return_sequences, as Keras does).
     reader.copy("zero_output_for_mask")
     if "ignored" in masking:
+        # Keras 3 passes the upstream mask only to a layer called on one tensor.
         reader.out["ignore_mask"] = True
-    return reader.finish(class_name="WebnetsGRU")
+    return reader.finish(class_name=class_name)
+
+
+@register("SimpleRNN", becomes="WebnetsSimpleRNN", note="initial_state, return_state, masks, go_backwards",
+          call_tensors=("initial_state",))
+def simple_rnn(layer, config, call):
+    return _webnets(_recurrent_reader(layer, config, ("activation",), call), "WebnetsSimpleRNN")
+
+
+@register("LSTM", becomes="WebnetsLSTM", note="initial_state, return_state, masks, go_backwards",
+          call_tensors=("initial_state",))
+def lstm(layer, config, call):
+    reader = _recurrent_reader(layer, config, ("activation", "recurrent_activation"), call).copy("unit_forget_bias")
+    return _webnets(reader, "WebnetsLSTM")
+
+
+@register("GRU", becomes="WebnetsGRU", note="reset_after=True (Keras 3's default) and False; initial_state, "
+          "return_state, masks, go_backwards", call_tensors=("initial_state",))
+def gru(layer, config, call):
+    reader = _recurrent_reader(layer, config, ("activation", "recurrent_activation"), call)
+    reader.out["reset_after"] = bool(reader.get("reset_after", True))
+    return _webnets(reader, "WebnetsGRU")
