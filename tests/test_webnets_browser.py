@@ -35,6 +35,7 @@ REPRESENTATIVE = {
         "text_transformer",  # MultiHeadAttention with Embedding masks, masked average pooling
         "mini_gpt_block",  # causal attention, ops in the graph
         "gru_text_classifier",  # WebnetsGRU, Bidirectional, masks
+        "timeseries_transformer",  # attention on a float sequence, WebnetsDense
         "resnext_block",  # grouped convolution
         "cbam",  # WebnetsOperation reductions and concatenate
         "rms_einsum_heads",  # EinsumDense
@@ -89,3 +90,19 @@ def test_webnets_classes_run_on_webgl_through_the_demo_loader(page, site, name):
     outputs = page.predict(name, golden["inputs"][0])
     error = max_relative_error([o["data"] for o in outputs], [g["data"] for g in golden["outputs"]])
     assert error <= BROWSER_BOUND, f"{name} on WebGL: relative error {error:.2e}"
+
+
+@pytest.mark.parametrize("name", list(REPRESENTATIVE))
+def test_one_row_on_webgl(page, site, name):
+    """A batch of one (what a page classifying one input or generating text runs) takes other paths
+    on WebGL (webnets-layers.js doubles a one-row matMul); its outputs are the golden ones' first row."""
+    golden = json.loads((site / "models" / name / "meta.json").read_text())["golden"]
+
+    def first_row(entry):
+        rows = entry["shape"][0]
+        return {**entry, "shape": [1, *entry["shape"][1:]], "data": entry["data"][:len(entry["data"]) // rows]}
+
+    outputs = page.predict(name, first_row(golden["inputs"][0]))
+    assert [o["shape"] for o in outputs] == [first_row(g)["shape"] for g in golden["outputs"]]
+    error = max_relative_error([o["data"] for o in outputs], [first_row(g)["data"] for g in golden["outputs"]])
+    assert error <= BROWSER_BOUND, f"{name}, one row on WebGL: relative error {error:.2e}"

@@ -51,26 +51,27 @@
     return weights.length - 1;
   }
 
-  // Runs the step model on tokens [1, T] and the states; returns the last step's probabilities
-  // (read back) and the new states (tensors, the caller's to dispose). Disposes the inputs it made.
+  // Queues one step of `card`'s step model (tokens [1, T] and the carried states) and returns a
+  // promise of the next character's probabilities. Everything up to the read-back runs
+  // synchronously, so when every card is dispatched before any read is awaited, a round of all
+  // cards costs one wait for the backend (on WebGL one GPU sync, not one per card).
   // execute() with the output names, not predict(): predict slices the batch and concatenates the
   // outputs, extra kernels on every character.
-  async function runStep(step, ids, states) {
+  function dispatchStep(card, ids) {
+    const {model, outputNames} = card.step;
     const x = tf.tensor(ids, [1, ids.length], 'int32');
-    let outputs = [];
+    let outputs;
     try {
-      outputs = step.model.execute([x, ...states], step.outputNames);
-      const last = lastStep(outputs[0]);
-      const probs = Array.from(await last.data());
-      last.dispose();
-      outputs[0].dispose();
-      return {probs, states: outputs.slice(1)};
-    } catch (error) {
-      tf.dispose(outputs);
-      throw error;
+      outputs = model.execute([x, ...card.states], outputNames);
     } finally {
       x.dispose();
     }
+    tf.dispose(card.states);
+    card.states = outputs.slice(1);
+    // [1, T, vocab]: one step needs no slice (a kernel saved on every character).
+    const probs = outputs[0].shape[1] === 1 ? outputs[0] : lastStep(outputs[0]);
+    if (probs !== outputs[0]) outputs[0].dispose();
+    return probs.data().then((data) => Array.from(data)).finally(() => probs.dispose());
   }
 
   // The step model of `record` (meta.json "step"), loaded like the sequence model (model.js from
@@ -93,6 +94,11 @@
         throw new Error(`the step model does not reproduce its golden outputs (relative error ${error.toExponential(2)})`);
       }
     }
+    // One character's step, untimed, so that the first click does not pay for compiling it
+    // (WebGL shaders, WASM operators for these shapes).
+    const card = {step, states: model.inputs.slice(1).map((input) => tf.zeros([1, input.shape[1]]))};
+    await dispatchStep(card, [0]);
+    tf.dispose(card.states);
     return step;
   }
 
@@ -108,12 +114,16 @@
 
   // A macrotask turn, so the page renders and handles input (a resolved promise would not yield).
   const yieldToPage = () => new Promise((resolve) => setTimeout(resolve, 0));
+  // How often the cards show their text and the page gets a turn while generating. Each turn costs
+  // a frame, and a frame is not cheap where the page is composited in software (SwiftShader, as on
+  // this project's test machine: 120 characters on WASM took 0.16 s without turns, 0.30 s with one
+  // every 100 ms); five a second still read as streaming text.
+  const SHOW_EVERY_MS = 200;
 
-  // One card's generation: the prompt once, then one character per step. Returns the trace (probabilities,
-  // draws, characters, timings) that window.webnets.textRuns holds for tests.
-  async function continueText(record, prompt, length, temperature, random) {
+  // A card about to generate: its output elements, trace (what window.webnets.textRuns holds for
+  // tests: probabilities, draws, characters, timings) and, with a step model, the carried state.
+  function startCard(record, step, prompt) {
     const encode = encoder(record.meta);
-    const labels = record.meta.labels;
     let ids = encode(prompt);
     if (!ids.length) ids = encode(' ');
     const out = document.createElement('pre');
@@ -127,69 +137,106 @@
     rate.className = 'rate';
     rate.textContent = '…';
     record.card.result.replaceChildren(out, rate);
-    const step = await stepFor(record);
-    const trace = {mode: step ? 'step' : 'window', prompt: ids.slice(), probs: [], draws: [], next: [],
-      stepMs: [], promptMs: null, charsPerSecond: null, stepMsMedian: null, wallMs: null};
+    return {
+      record, step, ids, added, rate, text: '', failed: null,
+      states: step ? step.model.inputs.slice(1).map((input) => tf.zeros([1, input.shape[1]])) : [],
+      trace: {mode: step ? 'step' : 'window', prompt: ids.slice(), probs: [], draws: [], next: [], stepMs: [],
+        promptMs: null, charsPerSecond: null, stepMsMedian: null, wallMs: null},
+    };
+  }
+
+  // Card `card`'s probabilities for step n (the prompt at n = 0): the step model with the carried
+  // state, or, without one, the last CONTEXT characters fed to the sequence model.
+  function nextProbabilities(card, n) {
+    if (card.step) return dispatchStep(card, n === 0 ? card.ids : [card.ids[card.ids.length - 1]]);
+    const context = card.ids.slice(-CONTEXT);
+    return WN.predict(card.record, {shape: [1, context.length], data: context, dtype: 'int32'},
+      {select: lastStep, timed: false}).then(([{data}]) => data);
+  }
+
+  function rateText(card, length, wallMs) {
+    const t = card.trace;
+    const how = t.mode === 'step' ? 'state carried' : `last ${CONTEXT} characters fed back`;
+    const warm = t.stepMs.length - 1;
+    if (wallMs == null) return `${t.charsPerSecond.toFixed(1)} characters/s (median of ${warm} warm steps, ${how})`;
+    return `${t.charsPerSecond.toFixed(1)} characters/s (median of ${warm} warm steps, ${how}); ` +
+      `${length} in ${(wallMs / 1000).toFixed(1)} s with all cards at once`;
+  }
+
+  function show(card) {
+    const t = card.trace;
+    card.added.textContent = card.text;
+    const warm = t.stepMs.slice(1);
+    t.stepMsMedian = WN.median(warm.length ? warm : t.stepMs);
+    if (t.stepMsMedian) {
+      t.charsPerSecond = 1000 / t.stepMsMedian;
+      card.rate.textContent = rateText(card);
+    }
+    if (card.record.onTimed) card.record.onTimed(card.record);
+  }
+
+  // Every card continues the prompt, all in lockstep: each round dispatches one step of every card,
+  // then waits for all their probabilities at once, then samples each card's next character. A
+  // card's step time is the round's (what one character costs with every card generating). A card
+  // that fails says why on its card; the others go on. -> {name: trace}
+  async function continueAll(records, prompt, length, temperature, randoms) {
+    const steps = await Promise.all(records.map(stepFor));
+    let cards = records.map((record, i) => Object.assign(startCard(record, steps[i], prompt), {random: randoms[i]}));
+    const all = cards.slice();
     const started = performance.now();
     let lastShown = started;
-    let text = '';
-    let states = step ? step.model.inputs.slice(1).map((input) => tf.zeros([1, input.shape[1]])) : [];
     try {
-      let probs;
-      for (let n = 0; n < length; n++) {
+      for (let n = 0; n < length && cards.length; n++) {
         const t0 = performance.now();
-        if (step) {
-          // The prompt in one call (T steps), then one character per call.
-          const result = await runStep(step, n === 0 ? ids : [ids[ids.length - 1]], states);
-          tf.dispose(states);
-          states = result.states;
-          probs = result.probs;
-        } else {
-          const context = ids.slice(-CONTEXT);
-          [{data: probs}] = await WN.predict(record, {shape: [1, context.length], data: context, dtype: 'int32'},
-            {select: lastStep, timed: false});
-        }
-        const ms = performance.now() - t0;
-        if (n === 0) trace.promptMs = ms; else trace.stepMs.push(ms);
-        // The card's latency: one character, warm (the prompt pass and the first, cold step left out).
-        if (n >= 2) {
-          record.latencies.push(ms);
-          if (record.latencies.length > 30) record.latencies.shift();
-          if (record.onTimed) record.onTimed(record);
-        }
-        const u = random();
-        const next = sample(probs, temperature, u);
-        trace.probs.push(probs);
-        trace.draws.push(u);
-        trace.next.push(next);
-        ids.push(next);
-        text += labels[next] === '\ufffd' ? '?' : labels[next];
-        // Show the text and give the page a turn every ~50 ms (not every few characters: each
-        // yield costs a task, and at hundreds of characters per second that would be most of it).
-        if (performance.now() - lastShown > 50 || n === length - 1) {
-          lastShown = performance.now();
-          added.textContent = text;
-          const warm = trace.stepMs.slice(1);
-          trace.stepMsMedian = WN.median(warm.length ? warm : trace.stepMs);
-          if (trace.stepMsMedian) {
-            trace.charsPerSecond = 1000 / trace.stepMsMedian;
-            rate.textContent = `${trace.charsPerSecond.toFixed(1)} characters/s (median of ${warm.length} warm steps, ` +
-              `${trace.mode === 'step' ? 'state carried' : `last ${CONTEXT} characters fed back`})`;
+        const probs = await Promise.all(cards.map((card) => {
+          try {
+            return nextProbabilities(card, n).catch((error) => { card.failed = error; return null; });
+          } catch (error) {
+            card.failed = error;
+            return null;
           }
+        }));
+        const ms = performance.now() - t0;
+        cards.forEach((card, k) => {
+          if (card.failed) return;
+          const t = card.trace;
+          if (n === 0) t.promptMs = ms; else t.stepMs.push(ms);
+          // The card's latency: one character, warm (the prompt pass and the first, cold step left out).
+          if (n >= 2) {
+            card.record.latencies.push(ms);
+            if (card.record.latencies.length > 30) card.record.latencies.shift();
+          }
+          const u = card.random();
+          const next = sample(probs[k], temperature, u);
+          t.probs.push(probs[k]);
+          t.draws.push(u);
+          t.next.push(next);
+          card.ids.push(next);
+          const labels = card.record.meta.labels;
+          card.text += labels[next] === '\ufffd' ? '?' : labels[next];
+        });
+        for (const card of cards.filter((c) => c.failed)) {
+          card.rate.textContent = `Generation failed: ${card.failed.message || card.failed}`;
+          console.warn(`${card.record.name}: generation failed:`, card.failed);
+        }
+        cards = cards.filter((c) => !c.failed);
+        if (performance.now() - lastShown > SHOW_EVERY_MS || n === length - 1) {
+          cards.forEach(show);
           await yieldToPage();
+          lastShown = performance.now();
         }
       }
     } finally {
-      tf.dispose(states);
+      all.forEach((card) => tf.dispose(card.states));
     }
-    trace.wallMs = performance.now() - started;
-    trace.wallCharsPerSecond = length / (trace.wallMs / 1000);
-    if (trace.charsPerSecond) {
-      rate.textContent = `${trace.charsPerSecond.toFixed(1)} characters/s per step (median of ${trace.stepMs.length - 1} ` +
-        `warm steps, ${trace.mode === 'step' ? 'state carried' : `last ${CONTEXT} characters fed back`}); ` +
-        `${length} in ${(trace.wallMs / 1000).toFixed(1)} s with all cards at once`;
+    const wallMs = performance.now() - started;
+    for (const card of cards) {
+      const t = card.trace;
+      t.wallMs = wallMs;
+      t.wallCharsPerSecond = length / (wallMs / 1000);
+      if (t.charsPerSecond) card.rate.textContent = rateText(card, length, wallMs);
     }
-    return trace;
+    return Object.fromEntries(all.map((card) => [card.record.name, card.trace]));
   }
 
   WN.initText = function (records) {
@@ -208,10 +255,9 @@
       try {
         const settings = {prompt: prompt.value, length: Number(length.value), temperature: Number(temperature.value)};
         const seed = WN.params.get('seed');
-        await Promise.all(records.map(async (r, i) => {
-          const own = seed === null ? Math.random : randomSource(parseInt(seed, 10) + i);
-          runs[r.name] = {...settings, ...(await continueText(r, settings.prompt, settings.length, settings.temperature, own))};
-        }));
+        const randoms = records.map((r, i) => (seed === null ? Math.random : randomSource(parseInt(seed, 10) + i)));
+        const traces = await continueAll(records, settings.prompt, settings.length, settings.temperature, randoms);
+        for (const [name, trace] of Object.entries(traces)) runs[name] = {...settings, ...trace};
       } finally {
         button.disabled = false;
       }

@@ -104,7 +104,18 @@
       store[key] = {data, value};
       return value;
     }
-    return {one, oneShape, onceForSameInputs, camel, normalize, fromSpec, toSpec, derived};
+
+    // a b (+ bias) for a 2D `a`. On WebGL a one-row `a` is doubled and the product's first row
+    // kept: TF.js' packed matMul shader took 4.1 ms for [1, 384] x [384, 1536] on SwiftShader
+    // (Chrome's software WebGL) and 2.1 ms for [2, 384] x [384, 1536]; the concat and the row
+    // slice cost about 0.1 ms. A batch of one is what a page generating text or classifying one
+    // input runs.
+    function matMul2d(a, b, bias) {
+      const product = (x) => (bias == null ? tf.matMul(x, b) : tf.fused.matMul({a: x, b, bias}));
+      if (a.shape[0] !== 1 || tf.getBackend() !== 'webgl') return product(a);
+      return tf.slice(product(tf.concat([a, a], 0)), [0, 0], [1, b.shape[1]]);
+    }
+    return {one, oneShape, onceForSameInputs, camel, normalize, fromSpec, toSpec, derived, matMul2d};
   }
 
   // ---- Attention: MultiHeadAttention, Attention, AdditiveAttention (+ WebnetsMask, their mask carrier) ----
@@ -733,8 +744,7 @@
           const x = H.one(inputs);
           const lead = x.shape.slice(0, -1);
           const flat = tf.reshape(x, [-1, x.shape[x.shape.length - 1]]);
-          const y = this.bias ? tf.fused.matMul({a: flat, b: this.kernel.read(), bias: this.bias.read()})
-            : tf.matMul(flat, this.kernel.read());
+          const y = H.matMul2d(flat, this.kernel.read(), this.bias ? this.bias.read() : null);
           const out = tf.reshape(y, [...lead, this.units]);
           return this.activationLayer ? this.activationLayer.apply(out) : out;
         });
@@ -1034,6 +1044,30 @@ function defineRecurrent(tf, H) {
   }
 
 
+  // The rows of the input projection [steps * batch, width], one [batch, width] tensor a step.
+  // tfjs-backend-wasm's Slice (and Unpack, made of it) copies its whole source out of the WASM
+  // heap for every slice it takes, so unstacking a 96-step projection of the demo LSTM cost 26 ms
+  // of its 40 ms predict. On WASM at inference the rows are read out once and uploaded one by one
+  // (microseconds each). While gradients are recorded (fit) the rows must come from ops on the
+  // projection, so that training reaches the kernel through them.
+  function timeSteps(proj, steps, batch, width) {
+    if (steps <= 1) return steps === 1 ? [proj] : [];
+    const engine = tf.engine();
+    const recording = typeof engine.isTapeOn === 'function' ? engine.isTapeOn() : true;
+    if (tf.getBackend() !== 'wasm' || recording) return tf.unstack(tf.reshape(proj, [steps, batch, width]));
+    const data = proj.dataSync();
+    const size = batch * width;
+    return Array.from({length: steps}, (_, t) => tf.tensor2d(data.subarray(t * size, (t + 1) * size), [batch, width]));
+  }
+
+  // x + h k. On WebGL and CPU one fused matMul with x as its bias (a shader program fewer on every
+  // step). Not on WASM: its fused matMul takes only a rank-1 bias, and it packs the kernel again for
+  // every new bias tensor (the demo LSTM's 96 steps went from 20 to 250 ms).
+  function plusMatMul(x, h, kernel) {
+    if (tf.getBackend() !== 'wasm') return H.matMul2d(h, kernel, x);
+    return tf.add(x, tf.matMul(h, kernel));
+  }
+
   // What SimpleRNN, LSTM and GRU share: config, weights [input, gates * units] and
   // [units, gates * units], Keras 3's masking, go_backwards, initial and returned states.
   // A subclass gives `gates`, `stateCount`, biasShape(), inputBias(), prepare() (per call)
@@ -1155,9 +1189,8 @@ function defineRecurrent(tf, H) {
         const flat = steps === 1 ? tf.reshape(x, [batch, features])
           : tf.reshape(tf.transpose(x, [1, 0, 2]), [steps * batch, features]);
         const bias = H.derived(this, 'inputBias', () => this.inputBias());
-        const proj = bias == null ? tf.matMul(flat, this.kernel.read())
-          : tf.fused.matMul({a: flat, b: this.kernel.read(), bias});
-        const xs = steps === 1 ? [proj] : (steps === 0 ? [] : tf.unstack(tf.reshape(proj, [steps, batch, width])));
+        const proj = H.matMul2d(flat, this.kernel.read(), bias);
+        const xs = timeSteps(proj, steps, batch, width);
         let masks = null;
         let keeps = null;
         if (mask != null) {
@@ -1240,7 +1273,7 @@ function defineRecurrent(tf, H) {
     }
 
     cell(x, [h], recurrent) {
-      return [this.activationFn(tf.add(x, tf.matMul(h, recurrent)))];
+      return [this.activationFn(plusMatMul(x, h, recurrent))];
     }
   }
 
@@ -1275,7 +1308,7 @@ function defineRecurrent(tf, H) {
     }
 
     cell(x, [h, c], recurrent) {
-      const z = tf.add(x, tf.matMul(h, recurrent));
+      const z = plusMatMul(x, h, recurrent);
       const [zi, zf, zc, zo] = tf.split(z, 4, 1);
       const ra = this.recurrentActivationFn;
       const c2 = tf.add(tf.mul(ra(zf), c), tf.mul(ra(zi), this.activationFn(zc)));
@@ -1338,7 +1371,7 @@ function defineRecurrent(tf, H) {
       const u = this.units;
       const ra = this.recurrentActivationFn;
       if (this.resetAfter) {
-        const inner = p.bias == null ? tf.matMul(h, p.recurrent) : tf.fused.matMul({a: h, b: p.recurrent, bias: p.bias});
+        const inner = H.matMul2d(h, p.recurrent, p.bias);
         // The gates of z and r on the whole row (the h third of it is not used).
         const gates = ra(tf.add(x, inner));
         const [z, r] = tf.split(gates, [u, u, u], 1);
@@ -1346,8 +1379,8 @@ function defineRecurrent(tf, H) {
         return [tf.add(hh, tf.mul(z, tf.sub(h, hh)))];  // z * h + (1 - z) * hh
       }
       const [xZR, xH] = tf.split(x, [2 * u, u], 1);
-      const [z, r] = tf.split(ra(tf.add(xZR, tf.matMul(h, p.zr))), 2, 1);
-      const hh = this.activationFn(tf.add(xH, tf.matMul(tf.mul(r, h), p.hh)));
+      const [z, r] = tf.split(ra(plusMatMul(xZR, h, p.zr)), 2, 1);
+      const hh = this.activationFn(plusMatMul(xH, tf.mul(r, h), p.hh));
       return [tf.add(hh, tf.mul(z, tf.sub(h, hh)))];
     }
 
