@@ -46,6 +46,15 @@ def serve_isolated(models_dir):
     return serving(mounts)
 
 
+def warm_summary(blocks):
+    """A format's warm series: its blocks (one per round, paired with the other formats' blocks of
+    the same round, for bench/stats.py) and the median and p10-p90 of all their predictions."""
+    t = np.concatenate([np.asarray(b, float) for b in blocks])
+    return {"warm_ms_median": round(float(np.median(t)), 3), "warm_ms_p10": round(float(np.percentile(t, 10)), 3),
+            "warm_ms_p90": round(float(np.percentile(t, 90)), 3), "warm_runs": int(t.size),
+            "warm_blocks": [[round(float(v), 4) for v in b] for b in blocks]}
+
+
 def as_page_input(array):
     array = np.asarray(array)
     dtype = "int32" if np.issubdtype(array.dtype, np.integer) else "float32"
@@ -124,7 +133,7 @@ class Bench:
         # A median moves with the page it was measured in (where buffers, textures and the runtime's
         # JIT code landed) by up to 9% (ResNet demo, WebGL, between runs): the series is spread over
         # fresh pages, each format loading first in one of them.
-        times, warmups, page_medians = {f: [] for f in running}, {f: 0 for f in running}, {f: [] for f in running}
+        blocks, warmups, page_medians = {f: [] for f in running}, {f: 0 for f in running}, {f: [] for f in running}
         for index in range(WARM_PAGES if running else 0):
             turn = running[index % len(running):] + running[:index % len(running)]  # who loads first
             with self.page(backend, threads) as (page, info):
@@ -135,16 +144,36 @@ class Bench:
                                        [turn, warmup, -(-runs // WARM_PAGES), pause_ms, budget_ms / WARM_PAGES,
                                         max_runs // WARM_PAGES, WARMUP_MS])
             for fmt in running:
-                times[fmt] += series["times"][fmt]
+                blocks[fmt] += series["blocks"][fmt]
                 warmups[fmt] += series["warmups"][fmt]
-                page_medians[fmt].append(round(float(np.median(series["times"][fmt])), 3))
+                page_medians[fmt].append(round(float(np.median(np.concatenate(series["blocks"][fmt]))), 3))
         for fmt in running:
-            t = np.asarray(times[fmt])
-            results[fmt].update({"warm_ms_median": round(float(np.median(t)), 3),
-                                 "warm_ms_p10": round(float(np.percentile(t, 10)), 3),
-                                 "warm_ms_p90": round(float(np.percentile(t, 90)), 3),
-                                 "warm_runs": int(t.size), "warmup_runs": warmups[fmt], "warm_pages": WARM_PAGES,
+            results[fmt].update(warm_summary(blocks[fmt]))
+            results[fmt].update({"warmup_runs": warmups[fmt], "warm_pages": WARM_PAGES,
                                  "warm_ms_page_medians": page_medians[fmt]})
         results = {fmt: results[fmt] for fmt in model_urls}
         results["_backend"] = backend_info
         return results
+
+
+def pool(first, second):
+    """Two measurements of one backend (make bench --repeat) as one: the warm blocks of both series
+    together, the cold starts' medians, the larger error; a format that failed once is recorded failed."""
+    if first is None:
+        return second
+    out = {"_backend": second["_backend"]} if "_backend" in second else {}
+    for fmt, b in second.items():
+        if fmt == "_backend":
+            continue
+        a = first.get(fmt)
+        if a is None or "error" in a or "error" in b:
+            out[fmt] = a if a is not None and "error" in a else b
+            continue
+        colds = {key: a.get(f"{key}_runs", [a[key]]) + [b[key]] for key in ("cold_ms", "load_ms", "first_ms")}
+        out[fmt] = {**b, **warm_summary(a["warm_blocks"] + b["warm_blocks"]),
+                    **{key: round(float(np.median(values)), 3) for key, values in colds.items()},
+                    **{f"{key}_runs": values for key, values in colds.items()},
+                    "max_rel_error": max(a["max_rel_error"], b["max_rel_error"]),
+                    "warmup_runs": a["warmup_runs"] + b["warmup_runs"], "warm_pages": a["warm_pages"] + b["warm_pages"],
+                    "warm_ms_page_medians": a["warm_ms_page_medians"] + b["warm_ms_page_medians"]}
+    return out

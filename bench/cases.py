@@ -89,6 +89,23 @@ class Case:
         return self._input
 
 
+def missing_checkpoints(names):
+    """[(zoo name, about how many seconds training it takes)] for the zoo models among `names` that
+    have no checkpoint yet: the training time of the committed export (web_demo/models/NAME/meta.json)."""
+    import json
+
+    from exporter.zoo.checkpoints import Checkpoint
+
+    missing = []
+    for name in names:
+        if name not in ZOO or Checkpoint.of(name).model.exists():
+            continue
+        meta_path = Path(__file__).resolve().parents[1] / "web_demo" / "models" / name / "meta.json"
+        metrics = json.loads(meta_path.read_text()).get("metrics", {}) if meta_path.exists() else {}
+        missing.append((name, float(metrics.get("train_seconds") or 600)))
+    return missing
+
+
 def build_cases(names, work, *, quick=False, log=print):
     """Cases for `names` (from ALL). A zoo model without a checkpoint is trained first, as
     `make export` would (artifacts/checkpoints/); with quick, it gets random weights in `work` instead."""

@@ -81,16 +81,31 @@ def measure(case, work, runs=3, log=print):
         os.replace(base / "export-0" / name, target)
     for i in range(runs):
         shutil.rmtree(base / f"export-{i}", ignore_errors=True)
+    return summarize(ours_runs, official_runs, parts)
+
+
+def summarize(ours_runs, official_runs, parts):
+    """export_seconds from the paired runs: medians, their ratio (the target's, with its interval in
+    bench/report.py), every run, and the official route's two commands."""
     ours_median, official_median = statistics.median(ours_runs), statistics.median(official_runs)
     return {
         "ours": round(ours_median, 2),
         "official": round(official_median, 2),
         "ratio": round(ours_median / official_median, 3),
-        "runs": runs,
-        "ours_runs": [round(s, 2) for s in ours_runs],
-        "official_runs": [round(s, 2) for s in official_runs],
+        "runs": len(ours_runs),
+        "ours_runs": [round(s, 3) for s in ours_runs],
+        "official_runs": [round(s, 3) for s in official_runs],
+        "official_parts": parts,
         "official_parts_median": {k: round(statistics.median(p[k] for p in parts), 2) for k in parts[0]},
     }
+
+
+def pool(first, second):
+    """Two measurements of one case (make bench --repeat) as one."""
+    if first is None:
+        return second
+    return summarize(first["ours_runs"] + second["ours_runs"], first["official_runs"] + second["official_runs"],
+                     first["official_parts"] + second["official_parts"])
 
 
 def onnx_export(saved_model, out, opset=17):

@@ -3,9 +3,10 @@
 Its `__init__` imports every converter, and with them tf_keras and TensorFlow
 Decision Forests: 0.6 s on every `convert`, and TF-DF prints an advertisement
 on stdout (corrupting machine-readable output) unless told not to. The layers
-route only needs the weight writer/reader and the quantizer, which import numpy
-alone, so the package is registered without running its `__init__` and the
-graph converters load on first use (`official.tf_saved_model_conversion_v2`).
+route only needs the weight reader and the quantizer, which import numpy alone,
+so the package is registered without running its `__init__`, and the graph
+converters and the weight writer load on first use
+(`official.tf_saved_model_conversion_v2`, `official.write_weights`).
 A later `import tensorflowjs` elsewhere in the process gets the same package,
 whose missing attributes (`converters`, ...) import on first access.
 """
@@ -39,10 +40,14 @@ def _package_without_init():
 
 version = _package_without_init().__version__
 
-from tensorflowjs import quantization, read_weights, write_weights  # noqa: E402,F401
+from tensorflowjs import quantization, read_weights  # noqa: E402,F401
 
 
 def __getattr__(name):
     if name in _CONVERTERS:
         return importlib.import_module(f"tensorflowjs.converters.{name}")
+    if name == "write_weights":
+        # It imports TensorFlow (for its file API alone); exporter.quantize.shards writes the same
+        # files without it, and the tests compare the two.
+        return importlib.import_module("tensorflowjs.write_weights")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

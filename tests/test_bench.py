@@ -1,5 +1,7 @@
 """The bench machinery on one small real case (SqueezeNet demo, quick metric, one export run,
-the TF.js CPU backend), and the README's Benchmarks section against bench/results.json."""
+the TF.js CPU backend); its intervals and verdicts (bench/stats.py) and the pooling of repeated
+phases on numbers with a known answer; and the README's Benchmarks section against
+bench/results.json."""
 
 import json
 from pathlib import Path
@@ -60,13 +62,23 @@ def test_results_are_well_formed_and_plausible(small_run, tmp_path):
         assert cpu[fmt]["cold_ms"] >= cpu[fmt]["load_ms"]
         assert cpu[fmt]["max_rel_error"] <= FLOAT32_BOUND
 
-    assert set(results["targets"]) == {"squeezenet_size", "latency_vs_graph", "export_time", "wasm_vs_onnx"}
-    assert results["targets"]["wasm_vs_onnx"]["holds"] is None  # WASM was not measured
+        assert len(cpu[fmt]["warm_blocks"]) * 9 == cpu[fmt]["warm_runs"]
+    # One block per round for each format: the latency ratio's interval resamples the rounds as pairs.
+    assert len(cpu["layers"]["warm_blocks"]) == len(cpu["graph"]["warm_blocks"])
+
+    assert set(results["targets"]) == {"squeezenet_size", "latency_vs_graph", "export_time", "wasm_vs_onnx",
+                                       "transformer_vs_onnx"}
+    assert results["targets"]["wasm_vs_onnx"]["verdict"] is None  # WASM was not measured
+    # CPU is not a latency target's backend; one export run has no interval, so that target cannot decide.
+    assert results["targets"]["latency_vs_graph"]["verdict"] is None
+    export = results["targets"]["export_time"]["ratios"]["squeezenet"]
+    assert export["verdict"] == "undecided" and export["low"] is None
+    assert export["estimate"] == pytest.approx(e["ours"] / e["official"], rel=1e-3)
     # The smallest variant within 1 point of float32's accuracy; float32 itself (~430 KB brotli, 0 points
     # lost) is under the 500,000-byte bound, so the target must hold, with a variant no larger than it.
     size = results["targets"]["squeezenet_size"]
     assert size["accuracy_loss_points"] <= 1.0 and size["brotli_bytes"] == m["bytes"][size["variant"]]["brotli"]
-    assert size["brotli_bytes"] <= m["bytes"]["none"]["brotli"] < 500_000 and size["holds"] is True
+    assert size["brotli_bytes"] <= m["bytes"]["none"]["brotli"] < 500_000 and size["verdict"] == "holds"
 
     report.write_all(results, tmp_path)
     assert json.loads((tmp_path / "results.json").read_text())["models"]["squeezenet"]["bytes"] == m["bytes"]
@@ -84,3 +96,90 @@ def test_readme_benchmarks_section_matches_results():
         "`python -c \"import json; from bench import report; report.update_readme('README.md', "
         "json.load(open('bench/results.json')))\"` or rerun `make bench`")
     assert report.check_schema(results) == []
+
+
+def test_intervals_and_verdicts():
+    import numpy as np
+
+    from bench import stats
+
+    rng = np.random.default_rng(0)
+    # 40 rounds of 9 predictions; format a is 20% faster than b, with +-20% noise and a drift that
+    # both share within a round (what pairing is for).
+    drift = np.linspace(1, 1.5, 40)
+    a = [0.8 * d * rng.normal(1, 0.2, 9) for d in drift]
+    b = [d * rng.normal(1, 0.2, 9) for d in drift]
+    interval = stats.ratio_interval(a, b)
+    assert interval["low"] < interval["estimate"] < interval["high"] and interval["pairs"] == 40
+    assert 0.7 < interval["low"] and interval["high"] < 0.9
+    assert stats.verdict(interval, 0.9) == "holds" and stats.verdict(interval, 0.7) == "fails"
+    assert stats.verdict(interval, interval["estimate"]) == "undecided"
+    # An undecided interval: more pairs shrink it as 1/sqrt(n); the estimate says how many.
+    judged = stats.judge(interval, interval["high"] - 0.01)
+    more = judged["more_pairs"]
+    assert judged["verdict"] == "undecided" and 0 < more
+    twice = stats.ratio_interval(a + a, b + b)  # the same data twice: a quarter of the variance
+    assert twice["high"] - twice["low"] < 0.8 * (interval["high"] - interval["low"])
+    assert stats.pairs_to_decide({**interval, "estimate": 1.0}, 1.0) is None
+    # ">=" targets: a throughput of about 500 against a floor of 300.
+    throughput = stats.value_interval([480, 510, 495, 530, 505])
+    assert stats.verdict(throughput, 300, at_most=False) == "holds"
+    assert stats.verdict(throughput, 600, at_most=False) == "fails"
+    assert stats.combine(["holds", "undecided"]) == "undecided" and stats.combine(["holds", "fails"]) == "fails"
+    assert stats.combine([]) is None
+    with pytest.raises(ValueError):
+        stats.ratio_interval([1, 2], [1])
+
+
+def test_repeat_pools_every_sample():
+    from bench import browser, export_time
+
+    def measured(blocks_layers, blocks_graph, cold):
+        return {"layers": {**browser.warm_summary(blocks_layers), "cold_ms": cold, "load_ms": 1.0, "first_ms": 2.0,
+                           "max_rel_error": 1e-7, "warmup_runs": 5, "warm_pages": 3, "warm_ms_page_medians": [1, 1, 1]},
+                "graph": {"error": "Erfc is not supported"}, "_backend": {"backend": "wasm"}}
+
+    first = measured([[1.0] * 9, [2.0] * 9], None, 10.0)
+    second = measured([[3.0] * 9], None, 30.0)
+    pooled = browser.pool(first, second)
+    assert pooled["layers"]["warm_runs"] == 27 and pooled["layers"]["warm_ms_median"] == 2.0
+    assert pooled["layers"]["cold_ms"] == 20.0 and pooled["layers"]["cold_ms_runs"] == [10.0, 30.0]
+    assert pooled["layers"]["warm_pages"] == 6 and pooled["graph"] == {"error": "Erfc is not supported"}
+    assert browser.pool(None, second) is second
+
+    one = export_time.summarize([3.0, 3.2], [8.0, 8.4], [{"a": 1.0}, {"a": 2.0}])
+    two = export_time.summarize([3.4], [9.0], [{"a": 3.0}])
+    both = export_time.pool(one, two)
+    assert both["ours_runs"] == [3.0, 3.2, 3.4] and both["official_runs"] == [8.0, 8.4, 9.0]
+    assert both["ours"] == 3.2 and both["official"] == 8.4 and both["runs"] == 3
+    assert both["official_parts_median"] == {"a": 2.0}
+
+
+def test_text_targets_judge_intervals_of_pooled_runs():
+    """bench/text.py on numbers with a known answer: throughput far above its floor holds, a GRU step
+    as slow as the LSTM's fails its 0.9 bound, and pooling two measurements keeps every sample."""
+    from bench import text
+
+    def measurement(gru_ms):
+        def demo(rate):
+            return {"wall_s": [120 / rate] * 3, "chars_per_s": [rate, rate * 1.01, rate * 0.99],
+                    "step_ms_median": [1.0] * 3, "first_wall_s": 0.5, "mode": "step"}
+        sequence = {"webnets_ms": [10.0, 11.0, 10.5], "tfjs_ms": [30.0, 31.0, 29.0], "max_abs_difference": 1e-6}
+        passes = {label: {"backend": {}, "demo": {n: demo(500 if label.startswith("wasm") else 40) for n in text.MODELS},
+                          "step": {"gru": {"ms": [gru_ms] * 20, "runs": 20, "ms_median": gru_ms},
+                                   "lstm": {"ms": [1.0] * 20, "runs": 20, "ms_median": 1.0},
+                                   "simple_rnn": {"ms": [0.5] * 20, "runs": 20, "ms_median": 0.5}},
+                          "sequence": {n: dict(sequence) for n in text.MODELS}}
+                  for label in ("wasm_2threads", "webgl")}
+        return {"length": 120, "sequence": 96, "passes": passes}
+
+    judged = text.targets(measurement(gru_ms=0.6))
+    assert judged["text_throughput"]["verdict"] == "holds" and judged["text_demo_seconds"]["verdict"] == "holds"
+    assert judged["gru_vs_lstm_step"]["verdict"] == "holds"
+    assert judged["recurrent_cells_vs_tfjs"]["verdict"] == "holds"
+    assert text.targets(measurement(gru_ms=1.0))["gru_vs_lstm_step"]["verdict"] == "fails"
+    pooled = text.pool(measurement(0.6), measurement(0.8))
+    step = pooled["passes"]["webgl"]["step"]["gru"]
+    assert step["runs"] == 40 and step["ms_median"] == pytest.approx(0.7)
+    assert len(pooled["passes"]["webgl"]["demo"]["lstm"]["chars_per_s"]) == 6
+    assert text.targets(None) == {}

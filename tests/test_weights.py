@@ -67,6 +67,32 @@ def test_bytes_equal_official_writer(tmp_path, quantize):
         assert entry["shape"] == official_entry["shape"]
 
 
+@pytest.mark.parametrize("dtype_map", [None, {"uint8": ["*"]}, {"float16": ["a/*"], "uint16": ["b/kernel"]}])
+def test_shard_writer_writes_the_official_files(tmp_path, dtype_map):
+    """exporter.quantize.shards writes without TensorFlow what tensorflowjs' write_weights writes:
+    the same shard files, byte for byte, and the same manifest (quantization keys in order)."""
+    from exporter.quantize.shards import write_shards
+
+    rng = np.random.default_rng(0)
+    entries = [{"name": "a/kernel", "data": rng.normal(size=(300, 1000)).astype("float32")},
+               {"name": "a/bias", "data": np.zeros(1000, "float32")},
+               {"name": "b/kernel", "data": rng.normal(size=(7, 5)).astype("float64")},
+               {"name": "b/steps", "data": np.arange(6, dtype="int64")},
+               {"name": "c/half", "data": rng.normal(size=(3,)).astype("float16")},
+               {"name": "c/scalar", "data": np.asarray(2.5, "float32")}]
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "official").mkdir()
+    ours = write_shards([dict(e) for e in entries], tmp_path / "ours", shard_size_bytes=256 * 1024,
+                        dtype_map=dtype_map)
+    theirs = official.write_weights.write_weights([[dict(e) for e in entries]], str(tmp_path / "official"),
+                                                  shard_size_bytes=256 * 1024, write_manifest=False,
+                                                  quantization_dtype_map=dtype_map)
+    assert json.dumps(ours) == json.dumps(theirs)
+    assert len(ours[0]["paths"]) > 1
+    for path in ours[0]["paths"]:
+        assert (tmp_path / "ours" / path).read_bytes() == (tmp_path / "official" / path).read_bytes(), path
+
+
 def test_shards_split_at_shard_size_and_load(tmp_path):
     model = keras.Sequential([keras.Input((200,)), layers.Dense(1000, name="wide"), layers.Dense(10)])  # ~0.84 MB
     shard = 256 * 1024

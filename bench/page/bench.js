@@ -49,29 +49,33 @@
     return (input.dtype === 'int32' ? Int32Array : Float32Array).from(input.data);
   }
 
+  // Both TF.js formats run as an app should call them for one input: execute() with the output
+  // names. A layers model's predict() slices its input into batches and concatenates the outputs
+  // (two extra kernels a call, 0.02-0.3 ms); a graph model's predict() is execute() already.
   async function tfjsRunner(model, input, graph) {
     // A graph model with control flow (the RNNs' while loops) refuses synchronous execute().
     let useAsync = false;
     const data = typed(input);
+    const names = graph ? model.outputNodes : model.outputs.map((o) => o.name);
     const run = async () => {
       const x = tf.tensor(data, input.shape, input.dtype);
       let y;
       if (graph && useAsync) {
-        y = first(await model.executeAsync(x));
+        y = first(await model.executeAsync(x, names));
       } else {
         try {
-          y = first(model.predict(x));
+          y = first(model.execute(x, names));
         } catch (error) {
           if (!graph || !/executeAsync/.test(String(error))) throw error;
           useAsync = true;
-          y = first(await model.executeAsync(x));
+          y = first(await model.executeAsync(x, names));
         }
       }
       const values = await y.data();
       tf.dispose([x, y]);
       return values;
     };
-    return {run, info: () => ({execute: graph && useAsync ? 'executeAsync' : 'predict'})};
+    return {run, info: () => ({execute: graph && useAsync ? 'executeAsync' : 'execute'})};
   }
 
   // A layers export that names webnets' own classes requires webnets-layers.js (meta.json
@@ -170,20 +174,25 @@
     const round = formats.reduce((sum, f) => sum + perRun[f] * BLOCK + pauseMs, 0);
     const wanted = Math.max(runs, Math.min(maxRuns, Math.floor(budgetMs / round) * timed));
     const rounds = Math.ceil(wanted / timed / orders.length) * orders.length;
-    const times = Object.fromEntries(formats.map((f) => [f, []]));
+    // blocks[f][i]: the timed predictions of format f in round i. The formats' blocks of one round
+    // ran within milliseconds of each other, so the ratio intervals (bench/stats.py) resample
+    // whole rounds: drifting machine load stays paired.
+    const blocks = Object.fromEntries(formats.map((f) => [f, []]));
     for (let i = 0; i < rounds; i++) {
       for (const j of orders[i % orders.length]) {
         const f = formats[j];
         await pause(pauseMs);
         await runners[f].run();
+        const block = [];
         for (let k = 0; k < timed; k++) {
           const t0 = performance.now();
           await runners[f].run();
-          times[f].push(performance.now() - t0);
+          block.push(performance.now() - t0);
         }
+        blocks[f].push(block);
       }
     }
-    return {times, warmups};
+    return {blocks, warmups};
   }
 
   async function loadOnly(format, url, input, threads) {
