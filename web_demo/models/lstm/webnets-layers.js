@@ -82,22 +82,28 @@
     const toSpec = (value) => (value != null && typeof value.getClassName === 'function'
       ? {className: value.getClassName(), config: value.getConfig()} : (value == null ? null : value));
 
+    // Whether gradients are being recorded (model.fit, tf.grads): then everything must be computed
+    // from the weights by ops, nothing taken from a cache or read out to JavaScript.
+    function recording() {
+      const engine = tf.engine();
+      return typeof engine.isTapeOn === 'function' ? engine.isTapeOn() : true;
+    }
+
     // Tensors derived from a layer's weights only (a split recurrent kernel, a combined bias),
     // kept across calls while the weights keep their data: a step model is called once per
     // character, and a sliced kernel is a new tensor each time, which WASM's matMul then packs
     // again (the demo GRU step: 18 ms, 2 ms with the split kept). While gradients are recorded
     // they are made afresh, so that training reaches the weights through them.
     function derived(layer, key, make) {
-      const engine = tf.engine();
-      const recording = typeof engine.isTapeOn === 'function' ? engine.isTapeOn() : true;
-      if (recording) return make();
+      if (recording()) return make();
       const data = layer.weights.map((w) => w.read().dataId);
       const store = layer._webnetsDerived || (layer._webnetsDerived = {});
       const hit = store[key];
       if (hit && hit.data.length === data.length && hit.data.every((d, i) => d === data[i])) return hit.value;
-      // The weights themselves (a Variable, returned as it is) are neither kept nor disposed here.
-      const owned = (value) => Object.values(value == null || value instanceof tf.Tensor ? {value} : value)
-        .filter((t) => t instanceof tf.Tensor && !(t instanceof tf.Variable));
+      // The tensors in `value` (nested arrays and objects too); the weights themselves (a
+      // Variable, returned as it is) are neither kept nor disposed here.
+      const owned = (value) => (value instanceof tf.Tensor ? (value instanceof tf.Variable ? [] : [value])
+        : (value != null && typeof value === 'object' ? Object.values(value).flatMap(owned) : []));
       if (hit) tf.dispose(owned(hit.value));
       const value = make();
       owned(value).forEach((t) => tf.keep(t));
@@ -115,7 +121,7 @@
       if (a.shape[0] !== 1 || tf.getBackend() !== 'webgl') return product(a);
       return tf.slice(product(tf.concat([a, a], 0)), [0, 0], [1, b.shape[1]]);
     }
-    return {one, oneShape, onceForSameInputs, camel, normalize, fromSpec, toSpec, derived, matMul2d};
+    return {one, oneShape, onceForSameInputs, camel, normalize, fromSpec, toSpec, recording, derived, matMul2d};
   }
 
   // ---- Attention: MultiHeadAttention, Attention, AdditiveAttention (+ WebnetsMask, their mask carrier) ----
@@ -181,6 +187,41 @@
       let y = tf.matMul(x2d, tf.reshape(kernel.read(), [x2d.shape[1], -1]));
       if (bias) y = tf.add(y, tf.reshape(bias.read(), [-1]));
       return y;
+    }
+
+    // MultiHeadAttention's projections at inference (no gradients recorded), prepared once per
+    // version of the weights (H.derived): rank-2 kernels and rank-1 biases with data of their own
+    // (WASM's fused matMul takes a bias whose data is rank 1, and packs a kernel once per tensor),
+    // so that each projection is one fused matMul; the query's scaled by 1/sqrt(key_dim) (a
+    // multiply fewer); and inputs that are one tensor (self-attention: query, key and value)
+    // projected side by side in one matMul, then split.
+    // groups: [[name, ...], ...], the projections sharing an input, in order.
+    function preparedProjections(layer, groups) {
+      const own = (t, shape) => tf.tensor(t.dataSync(), shape, 'float32');
+      const scale = {query: 1 / Math.sqrt(layer.keyDim)};
+      const dense = (name) => layer[name];
+      const prepare = (names) => {
+        const kernels = names.map((n) => {
+          const k = dense(n).kernel.read();
+          const k2 = tf.reshape(k, [k.shape[0], -1]);
+          return scale[n] ? tf.mul(k2, scale[n]) : k2;
+        });
+        const biases = layer.useBias ? names.map((n) => {
+          const b = tf.reshape(dense(n).bias.read(), [-1]);
+          return scale[n] ? tf.mul(b, scale[n]) : b;
+        }) : null;
+        const kernel = kernels.length === 1 ? kernels[0] : tf.concat(kernels, 1);
+        const bias = biases == null ? null : (biases.length === 1 ? biases[0] : tf.concat(biases, 0));
+        return {kernel: own(kernel, kernel.shape), bias: bias == null ? null : own(bias, [bias.shape[0]]),
+          sizes: kernels.map((k) => k.shape[1])};
+      };
+      return tf.tidy(() => groups.map(prepare));
+    }
+
+    function projectPrepared(x2d, prepared) {
+      const y = prepared.bias == null ? tf.matMul(x2d, prepared.kernel)
+        : tf.fused.matMul({a: x2d, b: prepared.kernel, bias: prepared.bias});
+      return prepared.sizes.length === 1 ? [y] : tf.split(y, prepared.sizes, 1);
     }
 
     // Carries the Keras mask of its one input to the next layer as a float32 0/1 tensor.
@@ -322,10 +363,30 @@
           const heads = (x, len, d) => tf.reshape(tf.transpose(tf.reshape(x, [B, len, N, d]), [0, 2, 1, 3]), [B * N, len, d]);
 
           const q2 = flat(query);
-          let q = project(q2, this.query.kernel, this.query.bias);
-          const k = project(flat(key), this.key.kernel, this.key.bias);
-          const v = project(flat(value), this.value.kernel, this.value.bias);
-          q = tf.mul(q, 1 / Math.sqrt(K));
+          let q;
+          let k;
+          let v;
+          if (H.recording()) {
+            // Training: the projections from the weights themselves, so gradients reach them.
+            q = tf.mul(project(q2, this.query.kernel, this.query.bias), 1 / Math.sqrt(K));
+            k = project(flat(key), this.key.kernel, this.key.bias);
+            v = project(flat(value), this.value.kernel, this.value.bias);
+          } else {
+            // Which projections share an input tensor: [query, key, value] in groups, in order.
+            const groups = [];
+            for (const [name, tensor] of [['query', query], ['key', key], ['value', value]]) {
+              const group = groups.find((g) => g.tensor === tensor);
+              if (group) group.names.push(name); else groups.push({tensor, names: [name]});
+            }
+            const signature = groups.map((g) => g.names.join('+')).join(',');
+            const prepared = H.derived(this, `projections:${signature}`,
+              () => preparedProjections(this, groups.map((g) => g.names)));
+            const out = {};
+            groups.forEach((g, i) => {
+              projectPrepared(flat(g.tensor), prepared[i]).forEach((y, j) => { out[g.names[j]] = y; });
+            });
+            ({query: q, key: k, value: v} = out);
+          }
           let scores = tf.matMul(heads(q, T, K), heads(k, S, K), false, true);  // [B*N, T, S]
           scores = tf.reshape(scores, [B, N, T, S]);
 
@@ -1052,9 +1113,7 @@ function defineRecurrent(tf, H) {
   // projection, so that training reaches the kernel through them.
   function timeSteps(proj, steps, batch, width) {
     if (steps <= 1) return steps === 1 ? [proj] : [];
-    const engine = tf.engine();
-    const recording = typeof engine.isTapeOn === 'function' ? engine.isTapeOn() : true;
-    if (tf.getBackend() !== 'wasm' || recording) return tf.unstack(tf.reshape(proj, [steps, batch, width]));
+    if (tf.getBackend() !== 'wasm' || H.recording()) return tf.unstack(tf.reshape(proj, [steps, batch, width]));
     const data = proj.dataSync();
     const size = batch * width;
     return Array.from({length: steps}, (_, t) => tf.tensor2d(data.subarray(t * size, (t + 1) * size), [batch, width]));
