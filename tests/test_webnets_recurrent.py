@@ -313,6 +313,13 @@ def _fit_model(kind):
         y = make(4)(L.Embedding(10, 3, mask_zero=True)(dec_in), initial_state=state,
                     mask=keras.ops.not_equal(dec_in, 0))
         return keras.Model([enc_in, dec_in], L.Dense(2)(y))
+    if kind.startswith("one-step"):
+        # One time step from given states, as a step model runs: the cells' single-step path ([h, x]
+        # in one matMul). Nonzero states, so that the recurrent kernels get gradients too.
+        inputs = keras.Input((1, SEQ[1]))
+        states = [keras.Input((4,)) for _ in range(2 if cell is L.LSTM else 1)]
+        y = make(4)(inputs, initial_state=states)
+        return keras.Model([inputs, *states], L.Dense(2)(y))
     if kind.startswith("masked"):
         inputs = keras.Input((PADDED_IDS.shape[1],), dtype="int32")
         x = L.Embedding(10, 4, mask_zero=True)(inputs)
@@ -333,7 +340,8 @@ def _fit_model(kind):
 @pytest.mark.parametrize("kind", ["reset-after", "reset-before", "masked", "masked-reset-before", "bidirectional",
                                   "masked-bidirectional", "seq2seq", "seq2seq-reset-before",
                                   "lstm", "masked-lstm", "lstm-bidirectional", "seq2seq-lstm",
-                                  "simple-rnn", "masked-simple-rnn", "seq2seq-simple-rnn"])
+                                  "simple-rnn", "masked-simple-rnn", "seq2seq-simple-rnn",
+                                  "one-step", "one-step-reset-before", "one-step-lstm", "one-step-simple-rnn"])
 def test_one_sgd_step_matches_keras(kind, tmp_path):
     model = _fit_model(kind)
     rng = np.random.default_rng(3)
@@ -341,6 +349,8 @@ def test_one_sgd_step_matches_keras(kind, tmp_path):
         x = [rng.integers(0, 10, (4, 6)).astype(np.int32), PADDED_IDS]
     else:
         x = [PADDED_IDS if kind.startswith("masked") else rng.standard_normal((4, *SEQ)).astype(np.float32)]
+    if kind.startswith("one-step"):
+        x = [rng.standard_normal((4, *i.shape[1:])).astype(np.float32) for i in model.inputs]
     y = rng.standard_normal((4, *model.output_shape[1:])).astype(np.float32)
     step = fit_step(model, x, [y], tmp_path)
     classes = {l["class_name"] for l in _layers(json.loads((tmp_path / "export" / "model.json").read_text()))}

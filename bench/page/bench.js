@@ -66,9 +66,15 @@
         try {
           y = first(model.execute(x, names));
         } catch (error) {
-          if (!graph || !/executeAsync/.test(String(error))) throw error;
-          useAsync = true;
-          y = first(await model.executeAsync(x, names));
+          // A layers model with a shared layer cannot look up output names: predict() then, as
+          // the demo does (web_demo/js/models.js).
+          if (!graph && /multiple inbound nodes/.test(String(error))) {
+            y = first(model.predict(x));
+          } else {
+            if (!graph || !/executeAsync/.test(String(error))) throw error;
+            useAsync = true;
+            y = first(await model.executeAsync(x, names));
+          }
         }
       }
       const values = await y.data();

@@ -148,6 +148,23 @@
   // latency; `select(output) -> tensor` picks part of each output in TF.js before it is read back
   // (the text panel reads the last time step only, not the whole [1, T, vocab] tensor).
   // Every tensor is disposed, also when the prediction throws.
+  // execute() with the output names: predict() would slice the batch and concatenate the outputs,
+  // two extra kernels on every call (a tenth of SqueezeNet's 0.4 ms on WASM). tfjs-layers cannot
+  // look up output names in a model with a shared layer ("multiple inbound nodes"), which throws
+  // before anything runs; such a model keeps using predict().
+  function run(record, x) {
+    if (record.outputNames !== null) {
+      try {
+        record.outputNames = record.outputNames || record.model.outputs.map((o) => o.name);
+        return record.model.execute(x, record.outputNames);
+      } catch (error) {
+        if (!/multiple inbound nodes/.test(String(error && error.message))) throw error;
+        record.outputNames = null;
+      }
+    }
+    return record.model.predict(x);
+  }
+
   WN.predict = async function (record, input, {timed = true, select = null} = {}) {
     const dtype = input.dtype || (record.meta.inputs && record.meta.inputs[0].dtype) || 'float32';
     const started = performance.now();
@@ -156,10 +173,7 @@
     try {
       const x = tf.tensor(input.data, input.shape, dtype === 'int32' ? 'int32' : 'float32');
       created.push(x);
-      // execute() with the output names: predict() would slice the batch and concatenate the
-      // outputs, two extra kernels on every call (a tenth of SqueezeNet's 0.4 ms on WASM).
-      const names = record.outputNames || (record.outputNames = record.model.outputs.map((o) => o.name));
-      const y = record.model.execute(x, names);
+      const y = run(record, x);
       const outputs = Array.isArray(y) ? y : [y];
       created.push(...outputs);
       for (const output of outputs) {

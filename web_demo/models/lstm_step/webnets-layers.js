@@ -111,13 +111,15 @@
       return value;
     }
 
-    // a b (+ bias) for a 2D `a`. On WebGL a one-row `a` is doubled and the product's first row
+    // act(a b + bias) for a 2D `a`. On WebGL a one-row `a` is doubled and the product's first row
     // kept: TF.js' packed matMul shader took 4.1 ms for [1, 384] x [384, 1536] on SwiftShader
     // (Chrome's software WebGL) and 2.1 ms for [2, 384] x [384, 1536]; the concat and the row
     // slice cost about 0.1 ms. A batch of one is what a page generating text or classifying one
     // input runs.
-    function matMul2d(a, b, bias) {
-      const product = (x) => (bias == null ? tf.matMul(x, b) : tf.fused.matMul({a: x, b, bias}));
+    // activation: one TF.js fuses into the matMul ('linear', 'relu', 'relu6', 'elu', 'sigmoid', ...).
+    function matMul2d(a, b, bias, activation = 'linear') {
+      const product = (x) => (bias == null && activation === 'linear' ? tf.matMul(x, b)
+        : tf.fused.matMul({a: x, b, bias: bias == null ? undefined : bias, activation}));
       if (a.shape[0] !== 1 || tf.getBackend() !== 'webgl') return product(a);
       return tf.slice(product(tf.concat([a, a], 0)), [0, 0], [1, b.shape[1]]);
     }
@@ -1127,10 +1129,19 @@ function defineRecurrent(tf, H) {
     return tf.add(x, tf.matMul(h, kernel));
   }
 
+  // Activations TF.js can fuse into a matMul (tanh is not among them).
+  const FUSABLE = new Set(['linear', 'relu', 'relu6', 'elu', 'sigmoid']);
+  const fusable = (name) => (FUSABLE.has(camel(String(name))) ? camel(String(name)) : null);
+
+  // [recurrent; input] kernel columns [from, from + size): the weights of one matMul of [h, x].
+  const stacked = (recurrent, input, from, size) => tf.concat(
+    [tf.slice(recurrent, [0, from], [-1, size]), tf.slice(input, [0, from], [-1, size])], 0);
+
   // What SimpleRNN, LSTM and GRU share: config, weights [input, gates * units] and
   // [units, gates * units], Keras 3's masking, go_backwards, initial and returned states.
   // A subclass gives `gates`, `stateCount`, biasShape(), inputBias(), prepare() (per call)
-  // and cell(x, states, prepared) -> new states, the first of which is the output.
+  // and cell(x, states, prepared) -> new states, the first of which is the output; and for one
+  // time step alone prepareSingleStep() and singleStep(x, states, prepared), x unprojected.
   class WebnetsRecurrent extends tf.layers.Layer {
     constructor(args, gates, stateCount) {
       const a = normalize(args);
@@ -1149,6 +1160,10 @@ function defineRecurrent(tf, H) {
       this.args = a;
       this.activationName = a.activation == null ? 'tanh' : a.activation;
       this.activationFn = activationFn(this.activationName);
+      if (gates > 1) {  // LSTM's and GRU's gates
+        this.recurrentActivationName = a.recurrentActivation == null ? 'sigmoid' : a.recurrentActivation;
+        this.recurrentActivationFn = activationFn(this.recurrentActivationName);
+      }
       this.useBias = a.useBias == null ? true : !!a.useBias;
       this.returnSequences = !!a.returnSequences;
       this.returnState = !!a.returnState;
@@ -1243,6 +1258,17 @@ function defineRecurrent(tf, H) {
         const [batch, steps, features] = x.shape;
         const u = this.units;
         const width = this.gates * u;
+        if (steps === 1 && mask == null) {
+          // One time step (a step model's call): one matMul of [h, x] with the recurrent and input
+          // kernels stacked, instead of projecting x first (SimpleRNN 3 -> 2 kernels, LSTM 14 -> 13,
+          // GRU 13 -> 10 a step, on WASM).
+          const states = initial != null ? initial
+            : new Array(this.stateCount).fill(null).map(() => tf.zeros([batch, u]));
+          const prepared = H.derived(this, 'singleStep', () => this.prepareSingleStep());
+          const fresh = this.singleStep(tf.reshape(x, [batch, features]), states, prepared);
+          const output = this.returnSequences ? tf.reshape(fresh[0], [batch, 1, u]) : fresh[0];
+          return this.returnState ? [output, ...fresh] : output;
+        }
 
         // One projection for all steps, time-major so that step t is one row block.
         const flat = steps === 1 ? tf.reshape(x, [batch, features])
@@ -1314,6 +1340,7 @@ function defineRecurrent(tf, H) {
         unroll: this.unroll,
         zeroOutputForMask: this.zeroOutputForMask,
         ignoreMask: this.ignoreMask,
+        ...(this.gates > 1 ? {recurrentActivation: this.recurrentActivationName} : {}),
       };
       return Object.assign({}, super.getConfig(), config);
     }
@@ -1334,6 +1361,17 @@ function defineRecurrent(tf, H) {
     cell(x, [h], recurrent) {
       return [this.activationFn(plusMatMul(x, h, recurrent))];
     }
+
+    prepareSingleStep() {
+      return {kernel: tf.concat([this.recurrentKernel.read(), this.kernel.read()], 0),
+        bias: this.useBias ? this.bias.read() : null};
+    }
+
+    singleStep(x, [h], p) {
+      const fused = fusable(this.activationName);
+      const z = H.matMul2d(tf.concat([h, x], 1), p.kernel, p.bias, fused || 'linear');
+      return [fused ? z : this.activationFn(z)];
+    }
   }
 
   // Keras 3 LSTM, gate order i, f, c, o:
@@ -1344,8 +1382,6 @@ function defineRecurrent(tf, H) {
 
     constructor(args) {
       super(args, 4, 2);
-      this.recurrentActivationName = this.args.recurrentActivation == null ? 'sigmoid' : this.args.recurrentActivation;
-      this.recurrentActivationFn = activationFn(this.recurrentActivationName);
       this.unitForgetBias = this.args.unitForgetBias == null ? true : !!this.args.unitForgetBias;
     }
 
@@ -1367,7 +1403,20 @@ function defineRecurrent(tf, H) {
     }
 
     cell(x, [h, c], recurrent) {
-      const z = plusMatMul(x, h, recurrent);
+      return this.fromGates(plusMatMul(x, h, recurrent), c);
+    }
+
+    prepareSingleStep() {
+      return {kernel: tf.concat([this.recurrentKernel.read(), this.kernel.read()], 0),
+        bias: this.useBias ? this.bias.read() : null};
+    }
+
+    singleStep(x, [h, c], p) {
+      return this.fromGates(H.matMul2d(tf.concat([h, x], 1), p.kernel, p.bias), c);
+    }
+
+    // z = x W + b + h U, [batch, 4u] -> [h', c']
+    fromGates(z, c) {
       const [zi, zf, zc, zo] = tf.split(z, 4, 1);
       const ra = this.recurrentActivationFn;
       const c2 = tf.add(tf.mul(ra(zf), c), tf.mul(ra(zi), this.activationFn(zc)));
@@ -1375,8 +1424,7 @@ function defineRecurrent(tf, H) {
     }
 
     getConfig() {
-      return {...super.getConfig(), recurrentActivation: this.recurrentActivationName,
-        unitForgetBias: this.unitForgetBias};
+      return {...super.getConfig(), unitForgetBias: this.unitForgetBias};
     }
   }
 
@@ -1390,8 +1438,6 @@ function defineRecurrent(tf, H) {
 
     constructor(args) {
       super(args, 3, 1);
-      this.recurrentActivationName = this.args.recurrentActivation == null ? 'sigmoid' : this.args.recurrentActivation;
-      this.recurrentActivationFn = activationFn(this.recurrentActivationName);
       this.resetAfter = this.args.resetAfter == null ? true : !!this.args.resetAfter;
     }
 
@@ -1443,8 +1489,50 @@ function defineRecurrent(tf, H) {
       return [tf.add(hh, tf.mul(z, tf.sub(h, hh)))];
     }
 
+    // One step: reset_after=False as two matMuls of [h, x] and [r * h, x] (the z/r gates' with
+    // their activation fused); reset_after=True as one matMul of [h, x] with the kernel
+    //   [[Uzr, Uh, 0], [Wzr, 0, Wh]] -> [zr before the activation, h Uh, x Wh] (+ their biases).
+    prepareSingleStep() {
+      const u = this.units;
+      const U = this.recurrentKernel.read();
+      const W = this.kernel.read();
+      const bias = this.useBias ? this.bias.read() : null;
+      if (!this.resetAfter) {
+        return {zr: stacked(U, W, 0, 2 * u), h: stacked(U, W, 2 * u, u),
+          zrBias: bias && tf.slice(bias, [0], [2 * u]), hBias: bias && tf.slice(bias, [2 * u], [u])};
+      }
+      const zeros = (rows) => tf.zeros([rows, u]);
+      const kernel = tf.concat([
+        tf.concat([tf.slice(U, [0, 0], [-1, 2 * u]), tf.slice(U, [0, 2 * u], [-1, u]), zeros(u)], 1),
+        tf.concat([tf.slice(W, [0, 0], [-1, 2 * u]), zeros(W.shape[0]), tf.slice(W, [0, 2 * u], [-1, u])], 1)], 0);
+      if (!bias) return {kernel, bias: null};
+      // Rank-1 pieces, so that the concatenation's data is rank 1 (what WASM's fused matMul takes).
+      const part = (row, from, size) => tf.reshape(tf.slice(bias, [row, from], [1, size]), [size]);
+      return {kernel, bias: tf.concat([tf.add(part(0, 0, 2 * u), part(1, 0, 2 * u)), part(1, 2 * u, u),
+        part(0, 2 * u, u)], 0)};
+    }
+
+    singleStep(x, [h], p) {
+      const u = this.units;
+      const ra = this.recurrentActivationFn;
+      const fused = fusable(this.recurrentActivationName);
+      let z;
+      let r;
+      let hh;
+      if (!this.resetAfter) {
+        const zr = H.matMul2d(tf.concat([h, x], 1), p.zr, p.zrBias, fused || 'linear');
+        [z, r] = tf.split(fused ? zr : ra(zr), 2, 1);
+        hh = this.activationFn(H.matMul2d(tf.concat([tf.mul(r, h), x], 1), p.h, p.hBias));
+      } else {
+        const [zr, hU, xW] = tf.split(H.matMul2d(tf.concat([h, x], 1), p.kernel, p.bias), [2 * u, u, u], 1);
+        [z, r] = tf.split(ra(zr), 2, 1);
+        hh = this.activationFn(tf.add(xW, tf.mul(r, hU)));
+      }
+      return [tf.add(hh, tf.mul(z, tf.sub(h, hh)))];
+    }
+
     getConfig() {
-      return {...super.getConfig(), recurrentActivation: this.recurrentActivationName, resetAfter: this.resetAfter};
+      return {...super.getConfig(), resetAfter: this.resetAfter};
     }
   }
 
