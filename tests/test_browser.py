@@ -37,12 +37,6 @@ def browser(pw):
     browser.close()
 
 
-@pytest.fixture(scope="module")
-def http_base():
-    with serving({"/": WEB_DEMO}) as base:  # what `make demo` runs
-        yield base
-
-
 @pytest.fixture(scope="module", params=["file", "http"])
 def page(request, browser, http_base):
     url = (WEB_DEMO / "index.html").as_uri() if request.param == "file" else f"{http_base}/index.html"

@@ -12,15 +12,17 @@ as TF.js dequantizes them). Stages:
 Verified like `convert`: the Keras model must predict what TF.js predicts on SRC (Node runner,
 max relative error <= FLOAT32_BOUND), and the written file must load with safe_mode=True and
 predict the same. OUT appears complete or not at all, and an existing OUT is only replaced with
-force=True.
+force=True. Class names that a Teach download carries (model.json's userDefinedMetadata, or the
+labels.json beside it) are written beside OUT as <stem>.labels.json, since Keras models hold none.
 """
 
+import json
 import shutil
 import tempfile
 from pathlib import Path
 
 from ..errors import ExportError, ParityError
-from ..output import atomic_file
+from ..output import atomic_file, write_text_atomic
 from ..parity.runtime import is_url
 from ..parity.tolerances import FLOAT32_BOUND, max_relative_error
 from ..runtime import RUNTIME_FILE, RUNTIME_NAME, webnets_classes
@@ -111,6 +113,12 @@ def import_model(src, out, *, force=False, verify=True, log=print) -> dict:
                                           "report it.")
         except FileExistsError:
             raise ExportError(f"{out} already exists, so nothing was written. Fix: pass --force.") from None
+        if tfjs.labels:
+            # Keras 3 models have no place for class names: they go beside the .keras file.
+            labels_path = out.with_name(f"{out.stem}.labels.json")
+            write_text_atomic(labels_path, json.dumps({"labels": tfjs.labels}, indent=1) + "\n")
+            summary["labels"] = tfjs.labels
+            log(f"wrote {labels_path} ({len(tfjs.labels)} class names: {', '.join(tfjs.labels)})")
         log(f"wrote {out}")
         return summary
     finally:

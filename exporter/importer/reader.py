@@ -28,6 +28,7 @@ class TfjsModel:
     weights: dict  # tfjs weight name -> float32/int32 array (dequantized)
     weight_order: list  # weight names in manifest order
     quantized: dict = field(default_factory=dict)  # weight name -> stored dtype, for quantized ones
+    labels: list = None  # class names, where the model carries them (a Teach download); else None
 
 
 def _refuse(source, problem, fix):
@@ -126,4 +127,17 @@ def read_model(source, work=None) -> TfjsModel:
     order = [w["name"] for group in manifest for w in group.get("weights", [])]
     quantized = {w["name"]: w["quantization"]["dtype"] for group in manifest for w in group.get("weights", [])
                  if w.get("quantization")}
-    return TfjsModel(text, directory, model_json, config, weights, order, quantized)
+    return TfjsModel(text, directory, model_json, config, weights, order, quantized, _labels(model_json, directory))
+
+
+def _labels(model_json, directory):
+    """The class names a Teach download carries: model.json's userDefinedMetadata (TF.js saves it
+    with the model), else the labels.json written beside it. None for models without any."""
+    meta = (model_json.get("userDefinedMetadata") or {}).get("webnets") or {}
+    labels = meta.get("labels")
+    if labels is None and (directory / "labels.json").is_file():
+        try:
+            labels = json.loads((directory / "labels.json").read_text()).get("labels")
+        except (ValueError, AttributeError):
+            labels = None  # an unrelated labels.json: the model itself is still importable
+    return [str(label) for label in labels] if isinstance(labels, list) else None

@@ -6,6 +6,13 @@
   WN.provide('backend', ['core']);
   WN.backend = {name: null, failures: [], wasm: null};
 
+  // WebGL reads results back asynchronously (data()), polling a fence with setTimeout(0), which
+  // browsers clamp to 4 ms once timeouts nest: every await of a small result took >= 4 ms. TF.js's
+  // own flag interleaves postMessage to avoid the clamp: a language-model step (dispatch + read
+  // back) went from 9.4 to 6.7 ms (LSTM) and 9.3 to 6.0 ms (GRU) on WebGL here. The bench page
+  // loads this file too, so it measures what the demo gets.
+  if (window.tf && tf.env) tf.env().set('USE_SETTIMEOUTCUSTOM', true);
+
   // Threads for TF.js WASM. They exist only on a cross-origin isolated page (`make demo`
   // sends COOP/COEP; a page opened from disk runs one thread). All logical cores, at most 4:
   // beyond that a small model gains nothing; TF.js's own default is half the cores.

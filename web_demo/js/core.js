@@ -3,7 +3,7 @@
 // Each file declares what it provides and what it needs (WN.provide): loading them out of
 // order, or forgetting one, fails at once with a message naming the files, instead of an
 // undefined property later. Load order (index.html): core, backend, models, cards, images,
-// text, agents, main.
+// text, agents, teach, main.
 (function (WN) {
   'use strict';
   WN.params = new URLSearchParams(location.search);
@@ -18,4 +18,17 @@
     provided.add(name);
   };
   WN.provided = (name) => provided.has(name);
+
+  // A seeded uniform [0, 1) source (mulberry32): the text panel's reproducible draws (?seed=N) and
+  // the Teach panel's validation split use it, so the same seed gives the same sequence.
+  WN.seededRandom = function (seed) {
+    let a = (seed >>> 0) || 1;
+    return () => {
+      a = (a + 0x6D2B79F5) >>> 0;
+      let t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  };
 })(window.WN = window.WN || {});

@@ -4,6 +4,52 @@
   WN.provide('images', ['core', 'models', 'cards']);
   const SIZE = 28;
 
+  // The preprocessing helpers, on WN so that the Teach panel (js/teach.js) turns its samples
+  // into model inputs exactly as this panel does.
+  // pixels of `source` (a canvas, image or video) shrunk onto `small` (a width x height canvas
+  // context): grayscale 0..255 as Fashion-MNIST holds them, one number a pixel, row by row.
+  WN.grayPixels = function (source, small, width = SIZE, height = width) {
+    small.imageSmoothingEnabled = true;
+    small.drawImage(source, 0, 0, width, height);
+    const rgba = small.getImageData(0, 0, width, height).data;
+    const data = new Array(width * height);
+    for (let i = 0; i < data.length; i++) data[i] = Math.round(0.299 * rgba[4 * i] + 0.587 * rgba[4 * i + 1] + 0.114 * rgba[4 * i + 2]);
+    return data;
+  };
+  // `source` drawn centred onto the canvas of `ctx` (black around it), turned grayscale, inverted if asked.
+  WN.drawGrayscale = function (ctx, source, invert) {
+    const canvas = ctx.canvas;
+    ctx.fillStyle = '#000';
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    const width = source.videoWidth || source.width;
+    const height = source.videoHeight || source.height;
+    const scale = Math.min(canvas.width / width, canvas.height / height);
+    const w = width * scale;
+    const h = height * scale;
+    ctx.drawImage(source, (canvas.width - w) / 2, (canvas.height - h) / 2, w, h);
+    const image = ctx.getImageData(0, 0, canvas.width, canvas.height);
+    const d = image.data;
+    for (let i = 0; i < d.length; i += 4) {
+      let g = 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2];
+      if (invert) g = 255 - g;
+      d[i] = d[i + 1] = d[i + 2] = g;
+      d[i + 3] = 255;
+    }
+    ctx.putImageData(image, 0, 0);
+  };
+  // Photos are usually a dark object on a light background; Fashion-MNIST is the opposite.
+  // True where the top border of `source` is light (mean red above 127), so it should be inverted.
+  WN.lightBackground = function (source) {
+    const probe = document.createElement('canvas');
+    probe.width = probe.height = 8;
+    const p = probe.getContext('2d');
+    p.drawImage(source, 0, 0, 8, 8);
+    const border = p.getImageData(0, 0, 8, 1).data;
+    let mean = 0;
+    for (let i = 0; i < border.length; i += 4) mean += border[i] / 8;
+    return mean > 127;
+  };
+
   WN.initImages = function (records) {
     const canvas = document.getElementById('draw-canvas');
     const preview = document.getElementById('draw-preview');
@@ -30,12 +76,7 @@
     }
     // The models see what Fashion-MNIST holds: 28x28, grayscale, 0..255, white on black.
     function pixels() {
-      small.imageSmoothingEnabled = true;
-      small.drawImage(canvas, 0, 0, SIZE, SIZE);
-      const rgba = small.getImageData(0, 0, SIZE, SIZE).data;
-      const data = new Array(SIZE * SIZE);
-      for (let i = 0; i < data.length; i++) data[i] = Math.round(0.299 * rgba[4 * i] + 0.587 * rgba[4 * i + 1] + 0.114 * rgba[4 * i + 2]);
-      return data;
+      return WN.grayPixels(canvas, small);
     }
     async function classify() {
       const input = {shape: [1, SIZE, SIZE, 1], data: pixels()};
@@ -76,20 +117,7 @@
       record.card.result.replaceChildren(list);
     }
     function showImage(source, invert) {
-      clear();
-      const scale = Math.min(canvas.width / source.width, canvas.height / source.height);
-      const w = source.width * scale;
-      const h = source.height * scale;
-      ctx.drawImage(source, (canvas.width - w) / 2, (canvas.height - h) / 2, w, h);
-      const image = ctx.getImageData(0, 0, canvas.width, canvas.height);
-      const d = image.data;
-      for (let i = 0; i < d.length; i += 4) {
-        let g = 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2];
-        if (invert) g = 255 - g;
-        d[i] = d[i + 1] = d[i + 2] = g;
-        d[i + 3] = 255;
-      }
-      ctx.putImageData(image, 0, 0);
+      WN.drawGrayscale(ctx, source, invert);
       schedule();
     }
 
@@ -115,15 +143,7 @@
       if (!file) return;
       const image = new Image();
       image.onload = () => {
-        // Photos are usually a dark object on a light background; Fashion-MNIST is the opposite.
-        const probe = document.createElement('canvas');
-        probe.width = probe.height = 8;
-        const p = probe.getContext('2d');
-        p.drawImage(image, 0, 0, 8, 8);
-        const border = p.getImageData(0, 0, 8, 1).data;
-        let mean = 0;
-        for (let i = 0; i < border.length; i += 4) mean += border[i] / 8;
-        showImage(image, mean > 127);
+        showImage(image, WN.lightBackground(image));
         URL.revokeObjectURL(image.src);
       };
       image.src = URL.createObjectURL(file);

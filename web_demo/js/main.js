@@ -3,7 +3,7 @@
 // Exposes window.webnets for tests and other pages (the contract is in the README, "The web demo").
 (function (WN) {
   'use strict';
-  WN.provide('main', ['core', 'backend', 'models', 'cards', 'images', 'text', 'agents']);
+  WN.provide('main', ['core', 'backend', 'models', 'cards', 'images', 'text', 'agents', 'teach']);
   const PANELS = {'image-classification': 'cards-images', 'text-generation': 'cards-text',
     'reinforcement-learning': 'cards-agents'};
   const records = {};
@@ -71,6 +71,12 @@
       } catch (error) {
         console.warn(`panel for ${task} failed to start:`, error);
       }
+    }
+    // The Teach panel starts with whatever image classifiers loaded (none: a URL or files from disk).
+    try {
+      WN.initTeach(byTask('image-classification'));
+    } catch (error) {
+      console.warn('the Teach panel failed to start:', error);
     }
   }
 

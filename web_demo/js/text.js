@@ -24,18 +24,6 @@
   // The next character's probabilities: the last time step of [1, T, vocab], sliced in TF.js.
   const lastStep = (output) => output.slice([0, output.shape[1] - 1, 0], [1, 1, output.shape[2]]);
 
-  // ?seed=N: reproducible draws (mulberry32; card i draws from seed N + i), for tests; otherwise Math.random.
-  function randomSource(seed) {
-    let a = (seed >>> 0) || 1;
-    return () => {
-      a = (a + 0x6D2B79F5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
-
   // Temperature sampling from the model's probabilities with one uniform draw u in [0, 1):
   // softmax(log(p) / T), then the first index where the running sum reaches u * total.
   // tests/test_browser.py repeats it in Python on the page's probabilities and draws.
@@ -254,8 +242,8 @@
       button.disabled = true;
       try {
         const settings = {prompt: prompt.value, length: Number(length.value), temperature: Number(temperature.value)};
-        const seed = WN.params.get('seed');
-        const randoms = records.map((r, i) => (seed === null ? Math.random : randomSource(parseInt(seed, 10) + i)));
+        const seed = WN.params.get('seed'); // ?seed=N: reproducible draws (card i: seed N + i), for tests
+        const randoms = records.map((r, i) => (seed === null ? Math.random : WN.seededRandom(parseInt(seed, 10) + i)));
         const traces = await continueAll(records, settings.prompt, settings.length, settings.temperature, randoms);
         for (const [name, trace] of Object.entries(traces)) runs[name] = {...settings, ...trace};
       } finally {

@@ -112,15 +112,16 @@
     }
 
     // act(a b + bias) for a 2D `a`. On WebGL a one-row `a` is doubled and the product's first row
-    // kept: TF.js' packed matMul shader took 4.1 ms for [1, 384] x [384, 1536] on SwiftShader
-    // (Chrome's software WebGL) and 2.1 ms for [2, 384] x [384, 1536]; the concat and the row
-    // slice cost about 0.1 ms. A batch of one is what a page generating text or classifying one
-    // input runs.
+    // kept: TF.js' packed matMul shader took 3.9 ms for [1, 384] x [384, 1536] on SwiftShader
+    // (Chrome's software WebGL) and 2.7 ms for [2, 384] x [384, 1536] with the concat and the row
+    // slice; from 384 output columns up it gains, below 128 the two extra kernels cost more than
+    // it saves (0.56 -> 0.77 ms for [1, 384] x [384, 64]). A batch of one is what a page
+    // generating text or classifying one input runs.
     // activation: one TF.js fuses into the matMul ('linear', 'relu', 'relu6', 'elu', 'sigmoid', ...).
     function matMul2d(a, b, bias, activation = 'linear') {
       const product = (x) => (bias == null && activation === 'linear' ? tf.matMul(x, b)
         : tf.fused.matMul({a: x, b, bias: bias == null ? undefined : bias, activation}));
-      if (a.shape[0] !== 1 || tf.getBackend() !== 'webgl') return product(a);
+      if (a.shape[0] !== 1 || b.shape[1] < 256 || tf.getBackend() !== 'webgl') return product(a);
       return tf.slice(product(tf.concat([a, a], 0)), [0, 0], [1, b.shape[1]]);
     }
     return {one, oneShape, onceForSameInputs, camel, normalize, fromSpec, toSpec, recording, derived, matMul2d};
@@ -1489,9 +1490,10 @@ function defineRecurrent(tf, H) {
       return [tf.add(hh, tf.mul(z, tf.sub(h, hh)))];
     }
 
-    // One step: reset_after=False as two matMuls of [h, x] and [r * h, x] (the z/r gates' with
-    // their activation fused); reset_after=True as one matMul of [h, x] with the kernel
-    //   [[Uzr, Uh, 0], [Wzr, 0, Wh]] -> [zr before the activation, h Uh, x Wh] (+ their biases).
+    // One step: the z/r gates as one matMul of [h, x] with their activation fused; then
+    // reset_after=False: a matMul of [r * h, x]; reset_after=True: h Uh and x Wh as two small
+    // matMuls. (One matMul of [h, x] with [[Uzr, Uh, 0], [Wzr, 0, Wh]] has fewer kernels but
+    // multiplies a third more weights, a quarter of them zeros: as slow as the LSTM's step.)
     prepareSingleStep() {
       const u = this.units;
       const U = this.recurrentKernel.read();
@@ -1501,33 +1503,22 @@ function defineRecurrent(tf, H) {
         return {zr: stacked(U, W, 0, 2 * u), h: stacked(U, W, 2 * u, u),
           zrBias: bias && tf.slice(bias, [0], [2 * u]), hBias: bias && tf.slice(bias, [2 * u], [u])};
       }
-      const zeros = (rows) => tf.zeros([rows, u]);
-      const kernel = tf.concat([
-        tf.concat([tf.slice(U, [0, 0], [-1, 2 * u]), tf.slice(U, [0, 2 * u], [-1, u]), zeros(u)], 1),
-        tf.concat([tf.slice(W, [0, 0], [-1, 2 * u]), zeros(W.shape[0]), tf.slice(W, [0, 2 * u], [-1, u])], 1)], 0);
-      if (!bias) return {kernel, bias: null};
-      // Rank-1 pieces, so that the concatenation's data is rank 1 (what WASM's fused matMul takes).
-      const part = (row, from, size) => tf.reshape(tf.slice(bias, [row, from], [1, size]), [size]);
-      return {kernel, bias: tf.concat([tf.add(part(0, 0, 2 * u), part(1, 0, 2 * u)), part(1, 2 * u, u),
-        part(0, 2 * u, u)], 0)};
+      // Rank-1 bias pieces (what WASM's fused matMul takes): sliced from the flattened bias, since
+      // on WASM a reshape shares its source's data, whose recorded shape the kernel checks.
+      const part = (row, from, size) => tf.slice(tf.reshape(bias, [-1]), [row * 3 * u + from], [size]);
+      return {zr: stacked(U, W, 0, 2 * u), uh: tf.slice(U, [0, 2 * u], [-1, u]), wh: tf.slice(W, [0, 2 * u], [-1, u]),
+        zrBias: bias && tf.add(part(0, 0, 2 * u), part(1, 0, 2 * u)), uhBias: bias && part(1, 2 * u, u),
+        whBias: bias && part(0, 2 * u, u)};
     }
 
     singleStep(x, [h], p) {
-      const u = this.units;
       const ra = this.recurrentActivationFn;
       const fused = fusable(this.recurrentActivationName);
-      let z;
-      let r;
-      let hh;
-      if (!this.resetAfter) {
-        const zr = H.matMul2d(tf.concat([h, x], 1), p.zr, p.zrBias, fused || 'linear');
-        [z, r] = tf.split(fused ? zr : ra(zr), 2, 1);
-        hh = this.activationFn(H.matMul2d(tf.concat([tf.mul(r, h), x], 1), p.h, p.hBias));
-      } else {
-        const [zr, hU, xW] = tf.split(H.matMul2d(tf.concat([h, x], 1), p.kernel, p.bias), [2 * u, u, u], 1);
-        [z, r] = tf.split(ra(zr), 2, 1);
-        hh = this.activationFn(tf.add(xW, tf.mul(r, hU)));
-      }
+      const zr = H.matMul2d(tf.concat([h, x], 1), p.zr, p.zrBias, fused || 'linear');
+      const [z, r] = tf.split(fused ? zr : ra(zr), 2, 1);
+      const hh = this.resetAfter
+        ? this.activationFn(tf.add(H.matMul2d(x, p.wh, p.whBias), tf.mul(r, H.matMul2d(h, p.uh, p.uhBias))))
+        : this.activationFn(H.matMul2d(tf.concat([tf.mul(r, h), x], 1), p.h, p.hBias));
       return [tf.add(hh, tf.mul(z, tf.sub(h, hh)))];
     }
 
