@@ -49,18 +49,23 @@
     return (input.dtype === 'int32' ? Int32Array : Float32Array).from(input.data);
   }
 
-  // Both TF.js formats run as an app should call them for one input: execute() with the output
+  // Both TF.js formats run as the demo calls them for one input. A layers model: the demo's runner
+  // (web_demo/js/runner.js, WN.compileRunner) where it compiles, else execute() with the output
   // names. A layers model's predict() slices its input into batches and concatenates the outputs
   // (two extra kernels a call, 0.02-0.3 ms); a graph model's predict() is execute() already.
-  async function tfjsRunner(model, input, graph) {
+  // useRunner false: tfjs-layers' own execute(), for bench/runner.py's side-by-side.
+  async function tfjsRunner(model, input, graph, useRunner = !graph) {
     // A graph model with control flow (the RNNs' while loops) refuses synchronous execute().
     let useAsync = false;
     const data = typed(input);
     const names = graph ? model.outputNodes : model.outputs.map((o) => o.name);
+    const compiled = useRunner ? WN.compileRunner(model) : null;
     const run = async () => {
       const x = tf.tensor(data, input.shape, input.dtype);
       let y;
-      if (graph && useAsync) {
+      if (compiled) {
+        y = first(compiled.run(x));
+      } else if (graph && useAsync) {
         y = first(await model.executeAsync(x, names));
       } else {
         try {
@@ -81,7 +86,7 @@
       tf.dispose([x, y]);
       return values;
     };
-    return {run, info: () => ({execute: graph && useAsync ? 'executeAsync' : 'execute'})};
+    return {run, info: () => ({execute: compiled ? 'runner' : graph && useAsync ? 'executeAsync' : 'execute'})};
   }
 
   // A layers export that names webnets' own classes requires webnets-layers.js (meta.json
@@ -101,12 +106,13 @@
     }));
   }
 
-  // format: layers | graph | onnx, optionally ":label" to time two models of a kind side by side.
+  // format: layers | execute (a layers model on tfjs-layers' execute()) | graph | onnx, optionally
+  // ":label" to time two models of a kind side by side.
   async function load(format, url, input, threads) {
     format = format.split(':')[0];
-    if (format === 'layers') {
+    if (format === 'layers' || format === 'execute') {
       await loadRequired(url);
-      return tfjsRunner(await tf.loadLayersModel(url), input, false);
+      return tfjsRunner(await tf.loadLayersModel(url), input, false, format === 'layers');
     }
     if (format === 'graph') return tfjsRunner(await tf.loadGraphModel(url), input, true);
     if (format === 'onnx') {

@@ -2,8 +2,8 @@
 // From file:// Chromium refuses ES modules, so the demo is classic scripts sharing `window.WN`.
 // Each file declares what it provides and what it needs (WN.provide): loading them out of
 // order, or forgetting one, fails at once with a message naming the files, instead of an
-// undefined property later. Load order (index.html): core, backend, models, cards, images,
-// text, agents, teach, main.
+// undefined property later. Load order (index.html): core, backend, runner, models, cards,
+// images, text, agents, teach, main.
 (function (WN) {
   'use strict';
   WN.params = new URLSearchParams(location.search);

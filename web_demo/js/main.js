@@ -3,7 +3,7 @@
 // Exposes window.webnets for tests and other pages (the contract is in the README, "The web demo").
 (function (WN) {
   'use strict';
-  WN.provide('main', ['core', 'backend', 'models', 'cards', 'images', 'text', 'agents', 'teach']);
+  WN.provide('main', ['core', 'backend', 'runner', 'models', 'cards', 'images', 'text', 'agents', 'teach']);
   const PANELS = {'image-classification': 'cards-images', 'text-generation': 'cards-text',
     'reinforcement-learning': 'cards-agents'};
   const records = {};
@@ -56,7 +56,8 @@
         records[entry.name] = record;
         WN.showFigures(card, record);
         WN.setCardState(card, 'ready');
-        hook.models[entry.name] = {state: 'ready', backend: record.backend, loadMs: record.loadMs};
+        hook.models[entry.name] = {state: 'ready', backend: record.backend, loadMs: record.loadMs,
+                                   executor: record.executor};
       } catch (error) {
         const reason = String((error && error.message) || error);
         WN.setCardState(card, 'error', reason);

@@ -2,7 +2,7 @@
 // shards), checking them against their golden vectors, and timing predictions.
 (function (WN) {
   'use strict';
-  WN.provide('models', ['core', 'backend']);
+  WN.provide('models', ['core', 'backend', 'runner']);
   // ?cdn=BASE_URL loads published models (see `exporter publish`) from a CDN,
   // even when the page itself was opened from disk; ?version=X.Y.Z pins one.
   WN.cdn = WN.params.get('cdn');
@@ -129,7 +129,9 @@
     const source = WN.fromDisk ? null : publishedSource(entry);
     const version = source ? source.version : null;
     const {model, meta} = await WN.loadLayers(entry.name, source);
-    const record = {name: entry.name, entry, meta, model, version, latencies: [], backend: WN.backend.name};
+    const runner = WN.compileRunner(model);
+    const record = {name: entry.name, entry, meta, model, version, latencies: [], backend: WN.backend.name,
+                    runner, executor: runner ? 'runner' : 'execute'};
     // First prediction (compiles WebGL shaders) doubles as an integrity check, to the bound the
     // exporter wrote beside the golden vectors (loose enough for GPUs that render in float16).
     if (meta.golden) {
@@ -148,11 +150,29 @@
   // latency; `select(output) -> tensor` picks part of each output in TF.js before it is read back
   // (the text panel reads the last time step only, not the whole [1, T, vocab] tensor).
   // Every tensor is disposed, also when the prediction throws.
-  // execute() with the output names: predict() would slice the batch and concatenate the outputs,
-  // two extra kernels on every call (a tenth of SqueezeNet's 0.4 ms on WASM). tfjs-layers cannot
-  // look up output names in a model with a shared layer ("multiple inbound nodes"), which throws
-  // before anything runs; such a model keeps using predict().
+  // The runner (js/runner.js) where the model allows it: tfjs-layers' own executor costs a sixth of
+  // SqueezeNet's prediction on WASM. Otherwise execute() with the output names: predict() would
+  // slice the batch and concatenate the outputs, two extra kernels on every call (a tenth of
+  // SqueezeNet's 0.4 ms on WASM). tfjs-layers cannot look up output names in a model with a shared
+  // layer ("multiple inbound nodes"), which throws before anything runs; such a model keeps using
+  // predict(). `record.executor` says which one runs.
   function run(record, x) {
+    if (!record.runner) return runLayers(record, x);
+    try {
+      return record.runner.run(x);
+    } catch (error) {
+      // An input that fails here fails in tfjs-layers too, which throws its own message. Where
+      // tfjs-layers runs it (not expected: the runner runs other classes through their own
+      // apply()), the model stays with tfjs-layers.
+      const y = runLayers(record, x);
+      console.warn(`${record.name}: the runner failed (${error.message}) where tfjs-layers did not; using tfjs-layers`);
+      record.runner = null;
+      return y;
+    }
+  }
+
+  function runLayers(record, x) {
+    record.executor = record.outputNames === null ? 'predict' : 'execute';
     if (record.outputNames !== null) {
       try {
         record.outputNames = record.outputNames || record.model.outputs.map((o) => o.name);
@@ -160,6 +180,7 @@
       } catch (error) {
         if (!/multiple inbound nodes/.test(String(error && error.message))) throw error;
         record.outputNames = null;
+        record.executor = 'predict';
       }
     }
     return record.model.predict(x);
