@@ -30,6 +30,9 @@ MODELS = ("simple_rnn", "lstm", "gru")
 PASSES = (("wasm_2threads", "wasm", 2), ("wasm_1thread", "wasm", 1), ("webgl", "webgl", None))
 LENGTH = 120
 SEQUENCE = 96
+# Paired GRU/LSTM/SimpleRNN steps per pass (after 10 untimed): a step is 0.2-7 ms, and 110 pairs
+# left the 1-thread WASM interval undecided (0.78 [0.72, 0.92], 2026-12-04).
+STEP_ROUNDS = 400
 # tfjs-layers' own class for each webnets recurrent class, for the comparison export.
 TFJS_CELLS = {"WebnetsSimpleRNN": "SimpleRNN", "WebnetsLSTM": "LSTM", "WebnetsGRU": "GRU"}
 WEBNETS_ONLY_KEYS = ("zero_output_for_mask", "ignore_mask")
@@ -37,7 +40,7 @@ WEBNETS_ONLY_KEYS = ("zero_output_for_mask", "ignore_mask")
 # Runs in the demo page once it is ready: per-step latency of the step models, and the sequence
 # models with webnets' cells against tfjs' own, in interleaved turns (one model after the other).
 _CELLS_SCRIPT = """
-async ([names, tfjsUrls, T, runs]) => {
+async ([names, tfjsUrls, T, runs, stepRounds]) => {
   const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
   const out = {step: {}, sequence: {}};
   const steps = {};
@@ -47,17 +50,20 @@ async ([names, tfjsUrls, T, runs]) => {
   }
   const x1 = tf.tensor([[3]], [1, 1], 'int32');
   const stepTimes = Object.fromEntries(names.map((n) => [n, []]));
-  for (let r = 0; r < runs * 4; r++) {
-    for (const n of names) {
-      const m = steps[n];
-      const states = m.inputs.slice(1).map((i) => tf.zeros([1, i.shape[1]]));
-      const t0 = performance.now();
-      const y = m.execute([x1, ...states], m.outputs.map((o) => o.name));
-      await y[0].data();
-      if (r >= 10) stepTimes[n].push(performance.now() - t0);
-      tf.dispose([...y, ...states]);
+  // As the text panel generates: read-backs poll without the 4 ms clamp (WN.withQuickReadback).
+  await WN.withQuickReadback(async () => {
+    for (let r = 0; r < stepRounds + 10; r++) {
+      for (const n of names) {
+        const m = steps[n];
+        const states = m.inputs.slice(1).map((i) => tf.zeros([1, i.shape[1]]));
+        const t0 = performance.now();
+        const y = m.execute([x1, ...states], m.outputs.map((o) => o.name));
+        await y[0].data();
+        if (r >= 10) stepTimes[n].push(performance.now() - t0);
+        tf.dispose([...y, ...states]);
+      }
     }
-  }
+  });
   // The runs of round r of every model are paired (they ran one after the other).
   for (const n of names) out.step[n] = {ms_median: median(stepTimes[n]), runs: stepTimes[n].length, ms: stepTimes[n]};
   const ids = Array.from({length: T}, (_, i) => 1 + ((i * 7) % 40));
@@ -158,7 +164,7 @@ def measure(*, runs=3, cell_runs=30, log=print):
                     info = page.evaluate("() => ({backend: tf.getBackend(), threads: "
                                          "tf.getBackend() === 'wasm' ? tf.wasm.getThreadsCount() : null})")
                     demo = _generate(page, LENGTH, runs)
-                    cells = page.evaluate(_CELLS_SCRIPT, [list(MODELS), urls, SEQUENCE, cell_runs])
+                    cells = page.evaluate(_CELLS_SCRIPT, [list(MODELS), urls, SEQUENCE, cell_runs, STEP_ROUNDS])
                     context.close()
                     results[label] = {"backend": info, "demo": demo, **cells}
                     log(f"  text {label}: " + ", ".join(

@@ -8,10 +8,22 @@
 
   // WebGL reads results back asynchronously (data()), polling a fence with setTimeout(0), which
   // browsers clamp to 4 ms once timeouts nest: every await of a small result took >= 4 ms. TF.js's
-  // own flag interleaves postMessage to avoid the clamp: a language-model step (dispatch + read
-  // back) went from 9.4 to 6.7 ms (LSTM) and 9.3 to 6.0 ms (GRU) on WebGL here. The bench page
-  // loads this file too, so it measures what the demo gets.
-  if (window.tf && tf.env) tf.env().set('USE_SETTIMEOUTCUSTOM', true);
+  // own flag (USE_SETTIMEOUTCUSTOM, read at every poll) interleaves postMessage to avoid the clamp,
+  // and so polls without pause. That pays for a short GPU job: a language-model step (dispatch +
+  // read back) went from 9.4 to 6.7 ms (LSTM) and 9.3 to 6.0 ms (GRU) on WebGL here. It costs a
+  // long one where the GPU is software on the same cores (SwiftShader): the spinning page takes
+  // CPU from the renderer, SqueezeNet demo 18.1 -> 22.5 ms a prediction, the paper-size one 863 ->
+  // 1,387 ms. So it is on only while something awaits short steps (the text panel generating,
+  // bench/text.py timing a step), through this; calls may overlap.
+  let quickReadbacks = 0;
+  WN.withQuickReadback = async function (work) {
+    if (quickReadbacks++ === 0) tf.env().set('USE_SETTIMEOUTCUSTOM', true);
+    try {
+      return await work();
+    } finally {
+      if (--quickReadbacks === 0) tf.env().set('USE_SETTIMEOUTCUSTOM', false);
+    }
+  };
 
   // Threads for TF.js WASM. They exist only on a cross-origin isolated page (`make demo`
   // sends COOP/COEP; a page opened from disk runs one thread). All logical cores, at most 4:

@@ -6,7 +6,7 @@
 // characters to the sequence model at every step.
 (function (WN) {
   'use strict';
-  WN.provide('text', ['core', 'models', 'cards']);
+  WN.provide('text', ['core', 'backend', 'models', 'cards']);
   const CONTEXT = 96; // fallback only: characters fed back each step to the stateless sequence model
 
   function encoder(meta) {
@@ -167,7 +167,12 @@
   // then waits for all their probabilities at once, then samples each card's next character. A
   // card's step time is the round's (what one character costs with every card generating). A card
   // that fails says why on its card; the others go on. -> {name: trace}
-  async function continueAll(records, prompt, length, temperature, randoms) {
+  // One step's GPU work is short: its read-back polls without the 4 ms clamp (js/backend.js).
+  function continueAll(...args) {
+    return WN.withQuickReadback(() => generate(...args));
+  }
+
+  async function generate(records, prompt, length, temperature, randoms) {
     const steps = await Promise.all(records.map(stepFor));
     let cards = records.map((record, i) => Object.assign(startCard(record, steps[i], prompt), {random: randoms[i]}));
     const all = cards.slice();
