@@ -4,7 +4,9 @@ Side by side in one browser, on WASM at 2 and at 1 thread and on WebGL (SwiftSha
 - the demo page itself (web_demo/, served as `make demo` serves it), "Continue the text" with
   120 characters, all three models generating at once with the carried state, as a person uses
   it: the wall time and characters per second of each card (`window.webnets.textRuns`);
-- per-step latency of each step model alone (GRU vs LSTM of the same width);
+- per-step latency of each step model alone (GRU vs LSTM of the same width), and on WASM the
+  LSTM's step model converted by tf2onnx and run by ONNX Runtime Web beside it (for comparison,
+  not a target; "lstm_onnx");
 - full-sequence (96 characters) predict latency of the sequence models with webnets' cells
   (WebnetsSimpleRNN / WebnetsLSTM / WebnetsGRU) against the same export with tfjs-layers' own
   SimpleRNN / LSTM / GRU classes (everything else identical), and the largest difference
@@ -37,10 +39,37 @@ STEP_ROUNDS = 400
 TFJS_CELLS = {"WebnetsSimpleRNN": "SimpleRNN", "WebnetsLSTM": "LSTM", "WebnetsGRU": "GRU"}
 WEBNETS_ONLY_KEYS = ("zero_output_for_mask", "ignore_mask")
 
+ORT_DIST = WEB_DEMO.parent / "node_modules" / "onnxruntime-web" / "dist"
+
+
+def lstm_step_onnx(work, log=print):
+    """The demo LSTM's step model as ONNX (tf2onnx, the bench's converter): the committed export
+    imported back into Keras (no checkpoint needed), its step form built as `convert --step` builds
+    it, exported as a SavedModel and converted. -> (path, None) or (None, why it could not be made)."""
+    import keras
+
+    from exporter.importer import import_model
+    from exporter.pipeline.step_form import build_step_model
+
+    from .export_time import onnx_export
+
+    work = Path(work)
+    try:
+        import_model(WEB_DEMO / "models" / "lstm", work / "lstm.keras", verify=False, log=lambda *_: None)
+        step = build_step_model(keras.saving.load_model(work / "lstm.keras", compile=False))
+        step.export(str(work / "lstm_step_saved_model"), format="tf_saved_model", verbose=False)
+        onnx_export(work / "lstm_step_saved_model", work / "lstm_step.onnx")
+    except Exception as error:  # the comparison is optional: record why it is missing
+        why = f"{type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ''}"
+        log(f"  LSTM step on ONNX Runtime Web not measured: {why}")
+        return None, why
+    return work / "lstm_step.onnx", None
+
+
 # Runs in the demo page once it is ready: per-step latency of the step models, and the sequence
 # models with webnets' cells against tfjs' own, in interleaved turns (one model after the other).
 _CELLS_SCRIPT = """
-async ([names, tfjsUrls, T, runs, stepRounds]) => {
+async ([names, tfjsUrls, T, runs, stepRounds, onnxUrl, threads]) => {
   const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
   const out = {step: {}, sequence: {}};
   const steps = {};
@@ -50,6 +79,32 @@ async ([names, tfjsUrls, T, runs, stepRounds]) => {
   }
   const x1 = tf.tensor([[3]], [1, 1], 'int32');
   const stepTimes = Object.fromEntries(names.map((n) => [n, []]));
+  // The LSTM step on ONNX Runtime Web (WASM, the page's thread count), in the same rounds.
+  let ortStep = null;
+  if (onnxUrl) {
+    const ort = await import('/ort/ort.wasm.min.mjs');
+    ort.env.wasm.wasmPaths = '/ort/';
+    ort.env.wasm.numThreads = threads;
+    const session = await ort.InferenceSession.create(onnxUrl, {executionProviders: ['wasm'], graphOptimizationLevel: 'all'});
+    const lstm = steps.lstm;
+    const stateNames = lstm.inputs.slice(1).map((i) => i.name.replace(/:.*$/, ''));
+    const units = lstm.inputs[1].shape[1];
+    ortStep = async () => {
+      const feeds = {};
+      for (const name of session.inputNames) {
+        feeds[name] = name.startsWith('tokens')
+          ? new ort.Tensor('int32', Int32Array.from([3]), [1, 1])
+          : new ort.Tensor('float32', new Float32Array(units), [1, units]);
+      }
+      const results = await session.run(feeds);
+      const value = results[session.outputNames[0]].data;
+      for (const t of Object.values(results)) if (t.dispose) t.dispose();
+      return value;
+    };
+    stepTimes.lstm_onnx = [];
+    out.onnx_inputs = session.inputNames;
+    out.tfjs_state_names = stateNames;
+  }
   // As the text panel generates: read-backs poll without the 4 ms clamp (WN.withQuickReadback).
   await WN.withQuickReadback(async () => {
     for (let r = 0; r < stepRounds + 10; r++) {
@@ -62,10 +117,15 @@ async ([names, tfjsUrls, T, runs, stepRounds]) => {
         if (r >= 10) stepTimes[n].push(performance.now() - t0);
         tf.dispose([...y, ...states]);
       }
+      if (ortStep) {
+        const t0 = performance.now();
+        await ortStep();
+        if (r >= 10) stepTimes.lstm_onnx.push(performance.now() - t0);
+      }
     }
   });
   // The runs of round r of every model are paired (they ran one after the other).
-  for (const n of names) out.step[n] = {ms_median: median(stepTimes[n]), runs: stepTimes[n].length, ms: stepTimes[n]};
+  for (const n of Object.keys(stepTimes)) out.step[n] = {ms_median: median(stepTimes[n]), runs: stepTimes[n].length, ms: stepTimes[n]};
   const ids = Array.from({length: T}, (_, i) => 1 + ((i * 7) % 40));
   const x = tf.tensor([ids], [1, T], 'int32');
   for (const n of names) {
@@ -152,7 +212,8 @@ def measure(*, runs=3, cell_runs=30, log=print):
         for name in MODELS:
             tfjs_cells_copy(WEB_DEMO / "models" / name, Path(tmp) / name)
         urls = {name: f"tfjs-cells/{name}/model.json" for name in MODELS}
-        with serving({"/": WEB_DEMO, "/tfjs-cells/": Path(tmp)}) as base, sync_playwright() as pw:
+        onnx_path, onnx_missing = lstm_step_onnx(tmp, log)
+        with serving({"/": WEB_DEMO, "/tfjs-cells/": Path(tmp), "/ort/": ORT_DIST}) as base, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS, headless=True)
             try:
                 for label, backend, threads in PASSES:
@@ -164,7 +225,9 @@ def measure(*, runs=3, cell_runs=30, log=print):
                     info = page.evaluate("() => ({backend: tf.getBackend(), threads: "
                                          "tf.getBackend() === 'wasm' ? tf.wasm.getThreadsCount() : null})")
                     demo = _generate(page, LENGTH, runs)
-                    cells = page.evaluate(_CELLS_SCRIPT, [list(MODELS), urls, SEQUENCE, cell_runs, STEP_ROUNDS])
+                    onnx_url = f"tfjs-cells/{onnx_path.name}" if onnx_path and backend == "wasm" else None
+                    cells = page.evaluate(_CELLS_SCRIPT, [list(MODELS), urls, SEQUENCE, cell_runs, STEP_ROUNDS,
+                                                          onnx_url, threads or 1])
                     context.close()
                     results[label] = {"backend": info, "demo": demo, **cells}
                     log(f"  text {label}: " + ", ".join(
@@ -172,9 +235,16 @@ def measure(*, runs=3, cell_runs=30, log=print):
                         f"{LENGTH}), step {cells['step'][n]['ms_median']:.2f} ms, 96 chars "
                         f"{cells['sequence'][n]['webnets_ms_median']:.1f} vs tfjs {cells['sequence'][n]['tfjs_ms_median']:.1f} ms"
                         for n in MODELS))
+                    if "lstm_onnx" in cells["step"]:
+                        steps = cells["step"]
+                        log(f"  text {label}: LSTM step webnets {steps['lstm']['ms_median']:.2f} ms, "
+                            f"ONNX Runtime Web {steps['lstm_onnx']['ms_median']:.2f} ms")
             finally:
                 browser.close()
-    return {"length": LENGTH, "sequence": SEQUENCE, "passes": results}
+    return {"length": LENGTH, "sequence": SEQUENCE, "passes": results,
+            "lstm_onnx": {"measured": onnx_path is not None, "why_not": onnx_missing,
+                          "how": "tf2onnx of the LSTM step model (imported back from web_demo/models/lstm), "
+                                 "ONNX Runtime Web on WASM at the pass's thread count, in the same step rounds"}}
 
 
 # Targets (issue 12), checked by bench/report.py on results["text"].
@@ -272,6 +342,12 @@ def markdown(text, level=2):
             lines.append(f"| {label} | {n} | {d['chars_per_s_median']:.0f} | {d['wall_s_median']:.2f} "
                          f"({d['first_wall_s']:.2f}) | {s['ms_median']:.2f} | {q['webnets_ms_median']:.1f} / "
                          f"{q['tfjs_ms_median']:.1f} | {q['max_abs_difference']:.1e} |")
+    onnx = [(label, p["step"]) for label, p in text["passes"].items() if "lstm_onnx" in p["step"]]
+    if onnx:
+        lines += ["", "The LSTM step on ONNX Runtime Web (tf2onnx of the same step model, WASM, same rounds): " + "; ".join(
+            f"{label} {s['lstm_onnx']['ms_median']:.2f} ms vs webnets {s['lstm']['ms_median']:.2f} ms" for label, s in onnx) + "."]
+    elif text.get("lstm_onnx", {}).get("why_not"):
+        lines += ["", f"The LSTM step on ONNX Runtime Web was not measured: {text['lstm_onnx']['why_not']}."]
     return "\n".join(lines)
 
 
