@@ -86,9 +86,7 @@ async ([names, tfjsUrls, T, runs, stepRounds, onnxUrl, threads]) => {
     ort.env.wasm.wasmPaths = '/ort/';
     ort.env.wasm.numThreads = threads;
     const session = await ort.InferenceSession.create(onnxUrl, {executionProviders: ['wasm'], graphOptimizationLevel: 'all'});
-    const lstm = steps.lstm;
-    const stateNames = lstm.inputs.slice(1).map((i) => i.name.replace(/:.*$/, ''));
-    const units = lstm.inputs[1].shape[1];
+    const units = steps.lstm.inputs[1].shape[1];
     ortStep = async () => {
       const feeds = {};
       for (const name of session.inputNames) {
@@ -102,8 +100,6 @@ async ([names, tfjsUrls, T, runs, stepRounds, onnxUrl, threads]) => {
       return value;
     };
     stepTimes.lstm_onnx = [];
-    out.onnx_inputs = session.inputNames;
-    out.tfjs_state_names = stateNames;
   }
   // As the text panel generates: read-backs poll without the 4 ms clamp (WN.withQuickReadback).
   await WN.withQuickReadback(async () => {

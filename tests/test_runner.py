@@ -126,10 +126,19 @@ def browser():
         browser.close()
 
 
+# Page-side helper: the bytes a call adds at its peak over what lived before it (tf.profile).
+PEAK_BYTES = """
+const peak = async (f) => {
+  const base = tf.memory().numBytes;
+  const p = await tf.profile(() => { tf.dispose(f()); });
+  return p.peakBytes - base;
+};
+"""
+
 # Loads each model, runs the runner and tfjs-layers' predict() on the same inputs, and reports both
 # outputs, the tensors left behind by a runner call, and whether the runner compiled.
 COMPARE = """
-async ([backend, cases, base]) => {
+async ([backend, cases, base]) => {""" + PEAK_BYTES + """
   if (!(await tf.setBackend(backend))) throw new Error(`no ${backend}`);
   await tf.ready();
   const out = {};
@@ -152,11 +161,6 @@ async ([backend, cases, base]) => {
       tf.dispose(ys);
       result.leaked = tf.memory().numTensors - before;
       // Peak memory of a call: intermediates are freed after their last reader, as predict() frees them.
-      const peak = async (f) => {
-        const base = tf.memory().numBytes;
-        const p = await tf.profile(() => { tf.dispose(f()); });
-        return p.peakBytes - base;
-      };
       result.peak = {runner: await peak(() => runner.run(arg)), predict: await peak(() => model.predict(arg))};
     }
     tf.dispose(xs);
@@ -212,16 +216,11 @@ def test_the_demo_predicts_through_the_runner(page):
         error = max_relative_error([o["data"] for o in outputs], [g["data"] for g in golden["outputs"]])
         assert error <= BROWSER_BOUND, f"{name}: {error:.2e}"
     for name in ("squeezenet", "googlenet", "resnet"):
-        r = page.page.evaluate("""async (name) => {
+        r = page.page.evaluate("""async (name) => {""" + PEAK_BYTES + """
           const model = await tf.loadLayersModel(`models/${name}/model.json`);
           const runner = WN.compileRunner(model);
           const x = tf.zeros([1, ...model.inputs[0].shape.slice(1)]);
           const names = model.outputs.map((o) => o.name);
-          const peak = async (f) => {
-            const base = tf.memory().numBytes;
-            const p = await tf.profile(() => { tf.dispose(f()); });
-            return p.peakBytes - base;
-          };
           const result = {steps: runner.steps, layers: model.layers.filter((l) => l.getClassName() !== 'InputLayer').length,
                           runner: await peak(() => runner.run(x)), execute: await peak(() => model.execute(x, names))};
           tf.dispose(x);

@@ -118,7 +118,7 @@
           slots.set(t.id, next);
           return next++;
         });
-        steps.push({run: compileStep(layer), inputs, outputs, single: inputs.length === 1});
+        steps.push({run: compileStep(layer), inputs, outputs, single: inputs.length === 1, frees: []});
       }
     }
     const results = model.outputs.map((t) => slots.get(t.id));
@@ -128,7 +128,6 @@
     // at once. Model inputs and outputs are never freed.
     const lastUse = new Map();
     steps.forEach((step, i) => step.inputs.forEach((slot) => lastUse.set(slot, i)));
-    steps.forEach((step) => { step.frees = []; });
     for (const [slot, i] of lastUse) {
       if (slot >= model.inputs.length && !results.includes(slot)) steps[i].frees.push(slot);
     }
