@@ -38,6 +38,20 @@ class Case:
         return self.id
 
 
+def single(case_id, shape, make, dtype="float32"):
+    """The case every layer test builds: keras.Input(shape) -> make()(x), the layer under test alone.
+
+    `make` returns the layer (or a callable; it may return several outputs), so each option
+    combination of a class is one line, as Keras' `run_layer_test` serves every layer.
+    """
+
+    def build():
+        inputs = keras.Input(shape, dtype=dtype)
+        return keras.Model(inputs, make()(inputs))
+
+    return Case(case_id, build)
+
+
 @dataclass
 class Result:
     rel_error: float = None

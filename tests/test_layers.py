@@ -20,7 +20,7 @@ from exporter.parity import runtime
 from exporter.parity.runtime import run_jobs
 
 from . import test_webnets_attention, test_webnets_layers, test_webnets_recurrent
-from .parity_helper import Case, assert_parity, layer_classes, run_cases
+from .parity_helper import Case, assert_parity, layer_classes, run_cases, single
 
 WEBNETS_CASE_MODULES = [test_webnets_layers, test_webnets_attention, test_webnets_recurrent]
 
@@ -32,16 +32,6 @@ from keras.src.applications.inception_resnet_v2 import CustomScaleLayer  # noqa:
 IMG = (6, 6, 3)
 SEQ = (5, 4)
 VOL = (4, 4, 4, 2)
-
-
-def single(case_id, shape, make, dtype="float32"):
-    """keras.Input(shape) -> make()(x): the layer under test alone (make may return several outputs)."""
-
-    def build():
-        inputs = keras.Input(shape, dtype=dtype)
-        return keras.Model(inputs, make()(inputs))
-
-    return Case(case_id, build)
 
 
 def merge(case_id, shapes, make):

@@ -30,18 +30,10 @@ from exporter.runtime import CLASS_PREFIX, RUNTIME_FILE, RUNTIME_NAME, webnets_c
 from tests.browser import serve
 
 from .fit_helper import fit_step
-from .parity_helper import Case, assert_parity, run_cases
+from .parity_helper import Case, assert_parity, run_cases, single
 
 L = keras.layers
 pytestmark = pytest.mark.filterwarnings("ignore:You passed `rms_scaling=True`")
-
-
-def single(case_id, shape, make):
-    def build():
-        inputs = keras.Input(shape)
-        return keras.Model(inputs, make()(inputs))
-
-    return Case(case_id, build)
 
 
 def augmented_classifier():

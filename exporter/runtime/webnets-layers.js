@@ -1722,7 +1722,23 @@ function defineRecurrent(tf, H) {
     return [WebnetsResizing, WebnetsUpSampling2D, WebnetsCenterCrop];
   }
 
-  const SECTIONS = [defineAttention, defineConvolution, defineEinsum, defineNormalization, defineOperation, definePooling, defineRecurrent, defineResizing];
+  // ---- Embedding: ReversibleEmbedding (the tied output projection of language models) ----
+  function defineEmbedding(tf, H) {
+    return [];
+  }
+
+  // ---- Signal: the audio front ends (STFTSpectrogram, MelSpectrogram) ----
+  function defineSignal(tf, H) {
+    return [];
+  }
+
+  // ---- Image preprocessing that computes from the image: AutoContrast, Equalization, CLAHE ----
+  function defineImagePreprocessing(tf, H) {
+    return [];
+  }
+
+  const SECTIONS = [defineAttention, defineConvolution, defineEinsum, defineEmbedding, defineImagePreprocessing,
+    defineNormalization, defineOperation, definePooling, defineRecurrent, defineResizing, defineSignal];
 
   // Registers every class on `tf` and returns their class names. Registering again (another
   // export's copy) replaces the classes, as tf.serialization.registerClass does for one name.

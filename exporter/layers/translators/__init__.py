@@ -5,7 +5,7 @@ Importing this package fills `TRANSLATORS`; `translate_layer` looks a layer up.
 
 from ...errors import UnsupportedLayerError
 from . import (activations, convolutional, core, merging, normalization, pooling, preprocessing,  # noqa: F401
-               recurrent, reshaping, wrappers, applications, attention)  # importing a module registers its translators
+               recurrent, reshaping, wrappers, applications, attention, audio)  # importing a module registers its translators
 from .registry import TRANSLATORS, Call, Input, TfjsLayer
 
 __all__ = ["TRANSLATORS", "Call", "Input", "TfjsLayer", "translate_layer", "translator_for", "supported_layers"]

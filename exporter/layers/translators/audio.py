@@ -1,0 +1,1 @@
+"""Audio front ends: STFTSpectrogram and MelSpectrogram, as webnets classes (webnets-layers.js)."""
