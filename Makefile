@@ -26,10 +26,11 @@ help:
 	@echo "make publish DEST=s3://b/p VERSION=1.0.0   upload web_demo/models to a CDN origin (ARGS=--dry-run)"
 	@echo "make bench                         sizes, accuracy, export time, browser latency -> bench/results.* (ARGS=--quick)"
 
-$(PY_STAMP): requirements.lock pyproject.toml
+$(PY_STAMP): requirements.lock requirements-hub.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -r requirements-hub.lock
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 

@@ -5,6 +5,7 @@ Python API:
     import exporter
     exporter.convert("model.keras", "out/", quantize="uint8")   # -> meta dict (out/meta.json)
     exporter.verify("out/")                                     # -> ParityReport
+    from exporter.plugins import translator                     # your own layers: a translator + a JS class
 
 Layout, one subpackage per pipeline stage:
 
@@ -19,12 +20,14 @@ Layout, one subpackage per pipeline stage:
     publish/     exported models -> a CDN origin (fsspec), index.json with SRI hashes
     browser/     serving the demo cross-origin isolated; headless Chromium for tests and bench
     runtime/     webnets-layers.js (webnets' own TF.js layer classes) and which exports need it
+    plugins.py   the public plugin API: a user's translator and TF.js class (layers/plugins.py holds the mechanics)
     weights.py   where an exported weight lives in Keras, and Keras run with other values for it
     official.py  the official tensorflowjs package (writer, quantizer, graph converter)
     errors.py    ExportError: every failure a user can cause, with its fix
 
 Imports run one way, top to bottom: cli -> zoo -> pipeline -> (layers, optimize, quantize,
-parity, output) -> weights -> official, runtime, errors; publish and browser need only errors.
+parity, output) -> weights -> official, runtime, errors; publish and browser need only errors;
+plugins.py, which users import, reads layers.
 tests/test_layout.py holds every module to it. `models/` (the zoo's architectures, data and training) never imports `exporter/`;
 `exporter/zoo` is the one place that imports `models/`.
 """
@@ -57,13 +60,15 @@ _PUBLIC = {
     "ExportError": "exporter.errors",
     "UnsupportedLayerError": "exporter.errors",
     "ParityError": "exporter.errors",
+    "plugins": "exporter.plugins",  # the module itself: exporter.plugins.translator, ...
 }
 __all__ = sorted(_PUBLIC)
 
 
 def __getattr__(name):
     if name in _PUBLIC:
-        return getattr(importlib.import_module(_PUBLIC[name]), name)
+        module = importlib.import_module(_PUBLIC[name])
+        return module if _PUBLIC[name] == f"exporter.{name}" else getattr(module, name)
     raise AttributeError(f"module 'exporter' has no attribute {name!r}")
 
 

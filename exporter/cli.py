@@ -104,7 +104,7 @@ def _keras_backend():
 
 
 def _skip_unused_imports(args):
-    if getattr(args, "unsafe", False) or getattr(args, "format", "layers") != "layers":
+    if getattr(args, "unsafe", False) or getattr(args, "imports", None) or getattr(args, "format", "layers") != "layers":
         return
     if _keras_backend() != "tensorflow":
         return
@@ -133,7 +133,8 @@ def _convert(args):
     from .pipeline import convert
 
     convert(args.src, args.out_dir, quantize=request, format=args.format, shard_size=args.shard_size,
-            force=args.force, verify=args.verify, unsafe=args.unsafe, optimize=args.optimize, step=args.step)
+            force=args.force, verify=args.verify, unsafe=args.unsafe, optimize=args.optimize, step=args.step,
+            imports=args.imports)
     return 0
 
 
@@ -259,6 +260,10 @@ def build_parser():
     convert.add_argument("--force", action="store_true", help="replace OUT_DIR if it exists (atomically)")
     convert.add_argument("--unsafe", action="store_true",
                          help="allow Keras to deserialize Python code (Lambda) from the file: only for files you trust")
+    convert.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                         help="import this trusted module before loading (repeatable): the code defining the "
+                              "file's own classes, e.g. keras_hub or my_project.layers; nothing is ever imported "
+                              "because a model file names it")
     convert.add_argument("--step", action="store_true",
                          help="write the step model of a recurrent model instead: one token and each recurrent "
                               "layer's state in, the output and the new states out (README: The step form)")

@@ -37,9 +37,10 @@ class Entry:
     source: str  # "keras.applications" | "Keras 3 example"
     build: object
     what: str = ""  # what it exercises
+    inputs: object = None  # model -> arrays (default: parity_helper's sample inputs)
 
     def case(self):
-        return Case(self.name, self.build)
+        return Case(self.name, self.build, inputs=self.inputs)
 
 
 # keras.applications: name -> the smallest input each accepts (their own minimums).
@@ -238,9 +239,46 @@ EXAMPLES = [
     Entry("resizing_frontend", "Keras 3 example", _resizing_frontend, "Resizing of any input size"),
     Entry("saved_under_jax", "Keras 3 example", _saved_under_jax, "a .keras file from the JAX backend"),
 ]
+_HUB_EXERCISES = {
+    "bert_classifier": "BERT backbone + classifier head, dict inputs, padding mask",
+    "bert_masked_lm": "BERT with MaskedLMHead (gather, tied reverse projection)",
+    "distil_bert_classifier": "DistilBERT, TransformerEncoder blocks",
+    "gpt2_causal_lm": "GPT-2, causal TransformerDecoder, tied reverse embedding",
+    "gemma_causal_lm": "Gemma, grouped-query attention, rotary, RMS norm",
+    "gemma3_causal_lm": "Gemma3 text, sliding-window attention, query/key norms",
+    "llama_causal_lm": "Llama, grouped-query attention, Llama rotary",
+    "vit_classifier": "ViT, patches + class token + positions",
+    "resnet_classifier": "keras-hub ResNet",
+    "token_encoder_classifier": "TokenAndPositionEmbedding + TransformerEncoder",
+    "gpt_style_decoder": "TokenAndPositionEmbedding + causal TransformerDecoder",
+    "sine_decoder": "SinePositionEncoding + TransformerDecoder, any length",
+}
+
+
+def _hub_entries():
+    """keras-hub's models and layers (tests/keras_hub_corpus.py), where keras-hub is installed."""
+    try:
+        from . import keras_hub_corpus as hub
+    except ImportError:
+        return []
+    return [Entry(name, "keras-hub", build, _HUB_EXERCISES[name], lambda model: hub.token_inputs(model, 7))
+            for name, build in hub.CORPUS.items()]
+
+
+def _traced_entries():
+    """Models built from a user's own layers (tests/user_layers.py), traced from keras.ops."""
+    from . import test_tracing as traced
+
+    return [Entry("own_llama_block", "your own layers", traced.llama_block, "RMSNorm, SwiGLU, drop path (traced)"),
+            Entry("own_rotary", "your own layers", traced.rotary, "rotary embedding written in keras.ops"),
+            Entry("own_vit_patches", "your own layers", traced.vit_patches, "patch embedding with a Conv2D sublayer")]
+
+
 APPLICATIONS = [Entry(name, "keras.applications", application(name, (size, size, 3)))
                 for name, size in APPLICATION_INPUTS.items()]
-CORPUS = EXAMPLES + APPLICATIONS
+HUB = _hub_entries()
+TRACED = _traced_entries()
+CORPUS = EXAMPLES + HUB + TRACED + APPLICATIONS
 BY_NAME = {entry.name: entry for entry in CORPUS}
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from exporter.parity.compare import keras_call_inputs
 from exporter.parity.runtime import REPO_ROOT
 from exporter.parity.tolerances import relative_error
 from exporter.pipeline import write_layers_model
@@ -55,6 +56,7 @@ def fit_step(model, inputs, targets, root, lr=0.1, backend="cpu", loss="meanSqua
     with tempfile.TemporaryDirectory(dir=root) as work:
         work = Path(work)
         request = {"dir": str(written.directory.absolute()), "backend": backend, "lr": lr, "loss": loss,
+                   "scripts": [str((written.directory / r["file"]).absolute()) for r in written.requires],
                    "inputs": write_arrays(inputs, work, "x"), "targets": write_arrays(targets, work, "y"), "out": str(work / "out")}
         (work / "request.json").write_text(json.dumps(request))
         proc = subprocess.run(["node", str(FIT_STEP), str(work / "request.json")], cwd=REPO_ROOT,
@@ -63,7 +65,7 @@ def fit_step(model, inputs, targets, root, lr=0.1, backend="cpu", loss="meanSqua
         records = json.loads((work / "out" / "weights.json").read_text())
         tfjs = {r["name"]: np.fromfile(r["file"], np.float32).reshape(r["shape"]) for r in records if r["trainable"]}
     model.compile(optimizer=keras.optimizers.SGD(lr), loss="mse")
-    model.train_on_batch(inputs if len(inputs) > 1 else inputs[0], targets if len(targets) > 1 else targets[0])
+    model.train_on_batch(keras_call_inputs(model, inputs), targets if len(targets) > 1 else targets[0])
     trainable = {v.path for v in model.trainable_variables}
     compared = [name for name, v in variables.items() if v.path in trainable]
     missing = [name for name in compared if name not in tfjs]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pytest
 
 from exporter.parity.compare import keras_outputs, sample_inputs
 from exporter.parity.runtime import Job, run_jobs
@@ -33,6 +34,7 @@ class Case:
     build: object
     quantization: object = None  # what QuantizeRequest.coerce takes: None, "uint8", ["float16", ...], a request
     optimize: bool = True  # exporter/optimize/ rewrites (the default of convert/export)
+    inputs: object = None  # model -> arrays in model.inputs order (default: sample_inputs)
 
     def __repr__(self):
         return self.id
@@ -64,14 +66,23 @@ class Result:
 
 
 def layer_classes(model):
+    """Keras classes a model contains: its layers, nested models', wrapped layers and RNN cells."""
     classes = set()
     for layer in model.layers:
-        classes.add(type(layer).__name__)
+        classes |= _classes_inside(layer)
         if isinstance(layer, keras.Model):
             classes |= layer_classes(layer)
-        for inner in ("layer", "forward_layer"):
-            if hasattr(layer, inner) and isinstance(getattr(layer, inner), keras.layers.Layer):
-                classes.add(type(getattr(layer, inner)).__name__)
+    return classes
+
+
+def _classes_inside(layer):
+    classes = {type(layer).__name__}
+    for inner in ("layer", "forward_layer", "cell"):
+        if isinstance(getattr(layer, inner, None), keras.layers.Layer):
+            classes |= _classes_inside(getattr(layer, inner))
+    for inner in [*(getattr(layer, "cells", None) or []),  # StackedRNNCells
+                  *([] if isinstance(layer, keras.Model) else getattr(layer, "layers", None) or [])]:  # Pipeline
+        classes |= _classes_inside(inner)
     return classes
 
 
@@ -101,10 +112,11 @@ def run_cases(cases, root):
             out.mkdir(parents=True)
             written = write_layers_model(model, out, case.quantization, optimize=case.optimize)
             result.model_json, result.optimizations = written.model_json, written.optimizations
-            inputs = sample_inputs(model)
+            inputs = case.inputs(model) if case.inputs else sample_inputs(model)
             with written.keras_as_exported():  # quantized: Keras with the dequantized weights
                 references[case.id] = keras_outputs(model, inputs)
-            jobs.append(Job(case.id, out, inputs))
+            # The export has no meta.json here: its scripts (webnets-layers.js, plugins') come from the writer.
+            jobs.append(Job(case.id, out, inputs, runtime=[str(out / r["file"]) for r in written.requires] or None))
         except Exception as error:  # reported per case by the test
             result.error = f"export failed: {type(error).__name__}: {error}"
     for job in run_jobs(jobs):
@@ -120,3 +132,41 @@ def run_cases(cases, root):
 def assert_parity(result, bound=FLOAT32_BOUND):
     assert result.error is None, result.error
     assert result.rel_error <= bound, f"TF.js differs from Keras: max relative error {result.rel_error:.3e} > {bound}"
+
+
+def parity_on_backends(cases, label, prepare=None):
+    """What every translator test module runs: the module fixtures `wasm_results` and `cpu_results` (every
+    case exported and run in one Node process per backend) and the tests `test_parity_on_wasm` and
+    `test_parity_on_cpu`, parametrized over the cases. Unpack them into the module's globals, where pytest
+    finds them:
+
+        wasm_results, cpu_results, test_parity_on_wasm, test_parity_on_cpu = parity_on_backends(CASES, "x")
+
+    `prepare(patch)`: a module's own set-up inside the run's MonkeyPatch (its own sample inputs, say).
+    """
+    def run_on(backend, tmp_path_factory):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("WEBNETS_TFJS_BACKEND", backend)
+            if prepare is not None:
+                prepare(patch)
+            return run_cases(cases, tmp_path_factory.mktemp(f"{label}-{backend}"))
+
+    @pytest.fixture(scope="module")
+    def wasm_results(tmp_path_factory):
+        return run_on("wasm", tmp_path_factory)
+
+    @pytest.fixture(scope="module")
+    def cpu_results(tmp_path_factory):
+        return run_on("cpu", tmp_path_factory)
+
+    @pytest.mark.parametrize("case", cases, ids=lambda c: c.id)
+    def test_parity_on_wasm(wasm_results, case):
+        assert_parity(wasm_results[case.id])
+        assert wasm_results[case.id].backend == "wasm"
+
+    @pytest.mark.parametrize("case", cases, ids=lambda c: c.id)
+    def test_parity_on_cpu(cpu_results, case):
+        assert_parity(cpu_results[case.id])
+        assert cpu_results[case.id].backend == "cpu"
+
+    return wasm_results, cpu_results, test_parity_on_wasm, test_parity_on_cpu

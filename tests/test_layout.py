@@ -12,7 +12,7 @@ RANKS = {
     "errors": 0, "official": 0, "runtime": 0,
     "weights": 1, "output": 1,
     "layers": 2, "optimize": 2, "quantize": 2, "parity": 2, "publish": 2, "browser": 2,
-    "pipeline": 3, "importer": 3,
+    "pipeline": 3, "importer": 3, "plugins": 3,
     "zoo": 4,
     "cli": 5,
     "__main__": 6,

@@ -25,7 +25,7 @@ from exporter.runtime import webnets_classes
 
 from . import parity_helper
 from .fit_helper import fit_step
-from .parity_helper import Case, assert_parity, run_cases
+from .parity_helper import Case, parity_on_backends
 
 L = keras.layers
 VOCAB = 7  # Embedding input_dim in every masked case (ids 1..VOCAB-1, 0 = padding)
@@ -228,39 +228,8 @@ CASES = [
 BY_ID = {case.id: case for case in CASES}
 
 
-def _run(root, backend=None):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(parity_helper, "sample_inputs", padded_sample_inputs)
-        if backend:
-            patch.setenv("WEBNETS_TFJS_BACKEND", backend)
-        else:
-            patch.delenv("WEBNETS_TFJS_BACKEND", raising=False)
-        return run_cases(CASES, root)
-
-
-@pytest.fixture(scope="module")
-def wasm_results(tmp_path_factory):
-    return _run(tmp_path_factory.mktemp("attention-wasm"))
-
-
-@pytest.fixture(scope="module")
-def cpu_results(tmp_path_factory):
-    return _run(tmp_path_factory.mktemp("attention-cpu"), "cpu")
-
-
-def _check(result, case, backend):
-    assert_parity(result)
-    assert result.backend == backend
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_parity_on_wasm(wasm_results, case):
-    _check(wasm_results[case.id], case, "wasm")
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_parity_on_cpu(cpu_results, case):
-    _check(cpu_results[case.id], case, "cpu")
+wasm_results, cpu_results, test_parity_on_wasm, test_parity_on_cpu = parity_on_backends(
+    CASES, "attention", prepare=lambda patch: patch.setattr(parity_helper, "sample_inputs", padded_sample_inputs))
 
 
 def test_every_case_uses_a_webnets_attention_class(wasm_results):

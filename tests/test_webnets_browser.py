@@ -23,6 +23,7 @@ from tests.browser import Page
 
 from . import test_webnets_layers
 from .coverage_corpus import BY_NAME
+from .keras_hub_corpus import gpt_style_decoder, token_encoder_classifier
 
 pytestmark = pytest.mark.filterwarnings("ignore:You passed `rms_scaling=True`")
 
@@ -40,6 +41,9 @@ REPRESENTATIVE = {
         "cbam",  # WebnetsOperation reductions and concatenate
         "rms_einsum_heads",  # EinsumDense
     )},
+    # keras-hub: a BERT-style encoder and a GPT-style causal decoder (traced blocks, position embeddings)
+    "hub_encoder": token_encoder_classifier,
+    "hub_decoder": gpt_style_decoder,
 }
 
 

@@ -30,7 +30,7 @@ from exporter.runtime import CLASS_PREFIX, RUNTIME_FILE, RUNTIME_NAME, webnets_c
 from tests.browser import serve
 
 from .fit_helper import fit_step
-from .parity_helper import Case, assert_parity, run_cases, single
+from .parity_helper import Case, parity_on_backends, single
 
 L = keras.layers
 pytestmark = pytest.mark.filterwarnings("ignore:You passed `rms_scaling=True`")
@@ -136,16 +136,7 @@ CASES = OPERATION_CASES + [
 BY_ID = {case.id: case for case in CASES}
 
 
-@pytest.fixture(scope="module")
-def wasm_results(tmp_path_factory):
-    return run_cases(CASES, tmp_path_factory.mktemp("webnets-wasm"))
-
-
-@pytest.fixture(scope="module")
-def cpu_results(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("WEBNETS_TFJS_BACKEND", "cpu")
-        return run_cases(CASES, tmp_path_factory.mktemp("webnets-cpu"))
+wasm_results, cpu_results, test_parity_on_wasm, test_parity_on_cpu = parity_on_backends(CASES, "webnets")
 
 
 def layer_classes(model_json):
@@ -153,16 +144,6 @@ def layer_classes(model_json):
         layer["class_name"] for layer in model_json["modelTopology"]["model_config"]["config"]["layers"]}
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_parity_on_wasm(wasm_results, case):
-    assert_parity(wasm_results[case.id])
-    assert wasm_results[case.id].backend == "wasm"
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_parity_on_cpu(cpu_results, case):
-    assert_parity(cpu_results[case.id])
-    assert cpu_results[case.id].backend == "cpu"
 
 
 def test_a_large_enough_center_crop_stays_a_tfjs_layer(wasm_results):

@@ -1,5 +1,5 @@
 // What the Node test helpers (fit_step.mjs, fit_and_save.mjs, step_run.mjs) share: TF.js on the
-// backend a request names, webnets-layers.js registered where an export carries it, a layers
+// backend a request names, the export's scripts registered (webnets-layers.js, plugins'), a layers
 // model loaded from a directory, and input tensors read from raw files.
 import fs from 'node:fs';
 import {createRequire} from 'node:module';
@@ -15,8 +15,11 @@ export async function startRequest(defaultBackend) {
   const request = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
   const backend = request.backend || defaultBackend;
   if (!(await tf.setBackend(backend))) throw new Error(`the TF.js ${backend} backend failed to initialize`);
+  // The scripts the export needs (webnets-layers.js, plugins' files), in the order meta.json `requires`
+  // lists them; without a list, the export's webnets-layers.js where it has one.
   const runtime = path.join(request.dir, 'webnets-layers.js');
-  if (fs.existsSync(runtime)) createRequire(import.meta.url)(runtime).register(tf);
+  const scripts = request.scripts || (fs.existsSync(runtime) ? [runtime] : []);
+  for (const script of scripts) createRequire(import.meta.url)(script).register(tf);
   return request;
 }
 

@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 from ..errors import ExportError
+from .user_code import missing_module_hint
 
 _H5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -65,7 +66,7 @@ def load_keras_model(path, unsafe=False):
 
 
 def _file_layers(path):
-    """(name, class_name, module) of every layer the file's config names, read as data only."""
+    """(name, class_name, module, registered_name) of every object the file's config names, read as data only."""
     try:
         if sniff_format(path) == "keras":
             with zipfile.ZipFile(path) as archive:
@@ -82,7 +83,9 @@ def _file_layers(path):
     def walk(node):
         if isinstance(node, dict):
             if "class_name" in node and isinstance(node.get("config"), dict) and "name" in node["config"]:
-                found.append((node["config"]["name"], node["class_name"], node.get("module") or ""))
+                found.append((str(node["config"]["name"]), str(node["class_name"]),
+                               node.get("module") if isinstance(node.get("module"), str) else "",
+                               node.get("registered_name") if isinstance(node.get("registered_name"), str) else ""))
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
@@ -96,23 +99,39 @@ def _file_layers(path):
 def _explain_load_error(path, error, unsafe):
     text = str(error).strip().replace("\n", " ")
     layers = _file_layers(path)
-    lambdas = [name for name, class_name, _ in layers if class_name == "Lambda"]
+    lambdas = [name for name, class_name, *_ in layers if class_name == "Lambda"]
     if lambdas or ("safe_mode" in text and not unsafe):
         named = ", ".join(f"'{n}'" for n in lambdas) or "(name unknown)"
         return (f"Layer {named} (Lambda) in '{path}' holds Python code. webnets does not run code from model "
                 "files unless you pass --unsafe, and even then TF.js cannot run a Lambda. Fix: replace the Lambda "
                 "with built-in layers and save again.")
-    custom = [(name, class_name) for name, class_name, module in layers
-              if module and not module.startswith("keras")]
+    foreign = [(name, class_name, missing_module_hint(module, registered))
+               for name, class_name, module, registered in layers
+               if (module and not module.startswith("keras")) or (registered and ">" in registered
+                                                                   and not registered.startswith("keras>"))]
     located = re.search(r"Could not locate (?:class|function) '([^']+)'", text)
-    if custom or located:
-        what = ", ".join(f"layer '{n}' uses the custom class '{c}'" for n, c in custom) or (
-            f"it uses the custom class '{located.group(1)}'")
-        return (f"'{path}': {what}, which is not part of Keras. webnets never imports code named by a model "
-                "file, and TF.js could not run it without JavaScript code either. Fix: rebuild the model from "
-                "built-in Keras layers (see `python -m exporter layers`).")
+    if foreign or located:
+        return _unimported_classes(path, foreign, located.group(1) if located else None)
     if isinstance(error, (OSError, EOFError)) or "truncated" in text.lower() or "unable to" in text.lower():
         return (f"'{path}' could not be read as a Keras model ({type(error).__name__}: {text[:300]}); the file is "
                 "probably truncated or damaged. Fix: save the model again.")
     return (f"Keras could not load '{path}' ({type(error).__name__}: {text[:400]}). Fix: check that it was "
             "saved by Keras 3 (model.save('model.keras')) or Keras 2 (.h5) and loads with keras.saving.load_model.")
+
+
+def _unimported_classes(path, foreign, located):
+    """The error for a file whose classes come from modules that were not imported."""
+    what = ", ".join(f"'{n}' ({c})" for n, c, _ in foreign[:6]) + (" and more" if len(foreign) > 6 else "")
+    modules = sorted({hint for *_, hint in foreign if hint})
+    if modules:
+        imports = " ".join(f"--import {m}" for m in modules)
+        fix = (f"if you trust that code, pass {imports} (Python: exporter.convert(..., imports={modules!r})); "
+               "webnets then traces layers written in keras.ops, or uses a translator registered for them.")
+        origin = f"from the module(s) {', '.join(modules)}, which were not imported"
+    else:
+        fix = ("if you trust that code, pass --import with the module that defines these classes (Python: "
+               "exporter.convert(..., imports=['my_module'])), or rebuild the model from built-in Keras layers.")
+        origin = "from a module that was not imported"
+    subject = f"names classes that are not part of Keras: {what}," if foreign else f"names the class '{located}',"
+    return (f"'{path}' {subject} {origin}. webnets never imports code because a model file names it. "
+            f"Fix: {fix}")

@@ -16,7 +16,7 @@ equal TF.js op; anything outside it is refused, naming the op.
 from numbers import Number
 
 from ..errors import UnsupportedLayerError
-from .translators.common import ACTIVATIONS, LOWERED_ACTIVATIONS, activation_pieces
+from .translators.common import LOWERED_ACTIVATIONS, TFJS_ACTIVATIONS, activation_pieces
 from .translators.registry import Input, TfjsLayer
 
 OPERATION_TRANSLATORS = {}
@@ -48,13 +48,19 @@ def translate_operation(op, node):
                 if class_name not in WEBNETS_OPERATIONS:
                     raise
         if class_name in WEBNETS_OPERATIONS:
-            return [webnets_operation(op, args)]
+            return [webnets_operation(op, args[:1] if class_name == "GetItem" else args)]  # the key is an option
     raise UnsupportedLayerError(
         op.name, class_name,
         "this keras.ops call inside the Functional graph has no TF.js equivalent in webnets.",
         "express it with built-in layers (Add, Multiply, Rescaling, Reshape, Activation, ...); "
         f"webnets translates these ops: {', '.join(sorted(set(OPERATION_TRANSLATORS) | set(WEBNETS_OPERATIONS)))}.",
     )
+
+
+def _same_shapes(op):
+    """Whether every tensor operand of the op's call has the same static shape (batch axis included)."""
+    shapes = {tuple(t.shape) for t in op._inbound_nodes[0].arguments.keras_tensors}
+    return len(shapes) == 1
 
 
 def _rescaling(name, scale, offset):
@@ -67,6 +73,11 @@ def _binary(op, args, with_constant, merge_class):
         raise UnsupportedLayerError(op.name, type(op).__name__, "unexpected arguments.", "use layers instead.")
     a, b = args
     if _is_tensor(a) and _is_tensor(b):
+        if not _same_shapes(op):
+            # A TF.js merge layer does not broadcast as numpy does (it expands the lower rank at
+            # axis 1): x * scale with scale of shape (width,) needs the op itself.
+            raise UnsupportedLayerError(op.name, type(op).__name__, "broadcasts tensors of different shapes.",
+                                        "give both operands the same shape.")
         if merge_class is None:
             raise UnsupportedLayerError(op.name, type(op).__name__, "has no TF.js merge layer for two tensors.",
                                         "use Multiply with a reciprocal computed by layers, or restructure.")
@@ -116,14 +127,17 @@ _UNARY = {"Relu": "relu", "Relu6": "relu6", "Sigmoid": "sigmoid", "Tanh": "tanh"
           "Swish": "silu", "Gelu": "gelu", "Elu": "elu", "Selu": "selu", "Softplus": "softplus",
           "Softsign": "softsign", "HardSigmoid": "hard_sigmoid", "HardSilu": "hard_silu",
           "HardSwish": "hard_silu", "LeakyRelu": "leaky_relu", "Mish": "mish"}
-assert set(_UNARY.values()) <= set(ACTIVATIONS) | set(LOWERED_ACTIVATIONS)
+assert set(_UNARY.values()) | {"gelu_approximate"} <= set(TFJS_ACTIVATIONS) | set(LOWERED_ACTIVATIONS)
 
 
 def _unary(op, args):
-    if len(args) != 1 or not _is_tensor(args[0]) or any(v for k, v in vars(op).items() if k in ("approximate",)):
+    if len(args) != 1 or not _is_tensor(args[0]):
         raise UnsupportedLayerError(op.name, type(op).__name__, "is called with options TF.js cannot express.",
                                     "use the Activation layer instead.")
-    return activation_pieces(op.name, _UNARY[type(op).__name__], op)
+    activation = _UNARY[type(op).__name__]
+    if getattr(op, "approximate", False):  # ops.gelu's default: the tanh approximation
+        activation = "gelu_approximate"
+    return activation_pieces(op.name, activation, op)
 
 
 for _name in _UNARY:
@@ -143,20 +157,137 @@ def _reduction(op):
     return {"axis": _axis(op.axis), "keepdims": bool(op.keepdims)}
 
 
+def _reshape(op):
+    """The target shape, with dims unknown at export (None: a batch or sequence length read from
+    ops.shape) as `copy`: the input's size on the same axis at run time, where the input's axis is
+    unknown too (reshapes that keep the leading batch and sequence axes); one other as -1."""
+    shape, source = list(op.newshape), list(op.input.shape)
+    copy = [i for i, d in enumerate(shape) if d is None and i < len(source) and source[i] is None]
+    rest = [i for i, d in enumerate(shape) if d is None and i not in copy]
+    if len(rest) + sum(1 for d in shape if d == -1) > 1:
+        raise UnsupportedLayerError(op.name, "Reshape", f"reshapes {tuple(source)} to {tuple(shape)}, with several "
+                                    "sizes known only at run time.", "reshape with at most one unknown (-1) size.")
+    return {"shape": [-1 if i in rest else d for i, d in enumerate(shape)], "copy": copy}
+
+
 def _transpose(op):
     return {"perm": None if op.axes is None else list(op.axes)}
+
+
+def _get_item(op):
+    """x[key] with ints, slices (step >= 1), Ellipsis and None: one slice per input axis, then the layout.
+
+    `axes` has one entry per input axis, {"index": i} or {"start", "stop", "step"} with Python's
+    meaning (negative from the end, clamped); `layout` lists the output axes: {"axis": i} keeps
+    input axis i, {"new": true} is a None (a new axis of size 1). Integer-indexed axes drop out.
+    """
+    key = op._inbound_nodes[0].arguments.args[1]
+    key = list(key) if isinstance(key, (tuple, list)) else [key]
+    rank = len(op.input.shape)
+    if any(not (k is None or k is Ellipsis or isinstance(k, (int, slice))) or isinstance(k, bool) for k in key):
+        raise UnsupportedLayerError(op.name, "GetItem", f"indexes with {key!r}; webnets exports ints, slices, "
+                                    "`...` and None.", "index with constants, or use ops.take for tensor indices.")
+    if Ellipsis in key:
+        at = key.index(Ellipsis)
+        fill = rank - sum(1 for k in key if k is not None and k is not Ellipsis)
+        key = key[:at] + [slice(None)] * fill + key[at + 1:]
+    axes, layout = [], []
+    for k in key:
+        if k is None:
+            layout.append({"new": True})
+            continue
+        if isinstance(k, int):
+            axes.append({"index": k})
+            continue
+        if k.step is not None and k.step < 1:
+            raise UnsupportedLayerError(op.name, "GetItem", f"slices with step {k.step}.",
+                                        "use ops.flip for a reversed axis, then a positive step.")
+        layout.append({"axis": len(axes)})
+        axes.append({"start": k.start, "stop": k.stop, "step": k.step or 1})
+    while len(axes) < rank:  # unindexed trailing axes are kept whole
+        layout.append({"axis": len(axes)})
+        axes.append({"start": None, "stop": None, "step": 1})
+    return {"axes": axes, "layout": layout}
+
+
+def _split(op):
+    """ops.split(x, n or indices, axis) -> the sizes of the pieces (tf.split's numOrSizeSplits)."""
+    axis = op.axis
+    size = op.input.shape[axis]
+    sections = op.indices_or_sections
+    if isinstance(sections, int):
+        return {"sizes": sections, "axis": axis}
+    if size is None:
+        raise UnsupportedLayerError(op.name, "Split", "splits an axis of unknown size at indices.",
+                                    "split into equal sections (an int) instead.")
+    bounds = [0, *sections, size]
+    return {"sizes": [b - a for a, b in zip(bounds, bounds[1:])], "axis": axis}
+
+
+def _einsum(op):
+    if "..." in op.subscripts or op.subscripts.count(",") != 1 or "->" not in op.subscripts:
+        raise UnsupportedLayerError(op.name, "Einsum", f"has the equation {op.subscripts!r}; webnets exports "
+                                    "two-operand equations with explicit letters and an explicit output.",
+                                    "write the equation as 'abc,acd->abd' (no '...').")
+    return {"equation": op.subscripts.replace(" ", "")}
+
+
+def _repeat(op):
+    if not isinstance(op.repeats, int) or op.axis is None:
+        raise UnsupportedLayerError(op.name, "Repeat", "repeats by a list or over a flattened tensor.",
+                                    "repeat every entry the same number of times along one axis.")
+    return {"repeats": op.repeats, "axis": op.axis}
+
+
+def _like(op):
+    return {"dtype": None if op.dtype is None else _cast(op)["dtype"]}
+
+
+def _tile(op):
+    repeats = list(op.repeats) if isinstance(op.repeats, (list, tuple)) else [op.repeats]
+    if not all(isinstance(r, int) for r in repeats):
+        raise UnsupportedLayerError(op.name, "Tile", "tiles by a count known only at run time (a batch size?).",
+                                    "tile by constants, or let broadcasting repeat the tensor.")
+    return {"repeats": repeats}
+
+
+_DTYPES = {"float16": "float32", "bfloat16": "float32", "float32": "float32", "float64": "float32", "bool": "bool"}
+
+
+def _cast(op):
+    dtype = str(op.dtype)
+    tfjs = _DTYPES.get(dtype) or ("int32" if dtype.startswith(("int", "uint")) else None)
+    if tfjs is None:
+        raise UnsupportedLayerError(op.name, "Cast", f"casts to {dtype}, which TF.js has no type for.",
+                                    "cast to float32, int32 or bool.")
+    return {"dtype": tfjs}
 
 
 # Keras 3 operation class -> (TF.js op name in WebnetsOperation, the op's options as config).
 WEBNETS_OPERATIONS = {
     "Mean": ("mean", _reduction), "Sum": ("sum", _reduction), "Max": ("max", _reduction),
-    "Min": ("min", _reduction), "Prod": ("prod", _reduction),
+    "Min": ("min", _reduction), "Prod": ("prod", _reduction), "All": ("all", _reduction), "Any": ("any", _reduction),
     "Concatenate": ("concat", lambda op: {"axis": op.axis}), "Stack": ("stack", lambda op: {"axis": op.axis}),
-    "Reshape": ("reshape", lambda op: {"shape": list(op.newshape)}), "Transpose": ("transpose", _transpose),
+    "Reshape": ("reshape", _reshape), "Transpose": ("transpose", _transpose),
     "ExpandDims": ("expandDims", lambda op: {"axis": op.axis}),
     "Squeeze": ("squeeze", lambda op: {"axis": _axis(op.axis)}),
     "Clip": ("clipByValue", lambda op: {"min": float(op.x_min), "max": float(op.x_max)}),
     "Softmax": ("softmax", lambda op: {"axis": op.axis}),
+    "GetItem": ("getItem", _get_item), "Cast": ("cast", _cast), "Split": ("split", _split),
+    "Einsum": ("einsum", _einsum), "Repeat": ("repeat", _repeat), "Tile": ("tile", _tile),
+    "ZerosLike": ("zerosLike", _like), "OnesLike": ("onesLike", _like),
+    "Take": ("take", lambda op: {"axis": op.axis}), "TakeAlongAxis": ("takeAlongAxis", lambda op: {"axis": op.axis}), "Flip": ("flip", lambda op: {"axis": _axis(op.axis)}),
+    "Triu": ("band", lambda op: {"k": int(op.k), "upper": True}), "Tril": ("band", lambda op: {"k": int(op.k), "upper": False}),
+    "Argmax": ("argMax", lambda op: {"axis": op.axis, "keepdims": bool(op.keepdims)}),
+    "Moveaxis": ("moveaxis", lambda op: {"source": list(op.source), "destination": list(op.destination)}),
+    "Swapaxes": ("moveaxis", lambda op: {"source": [op.axis1, op.axis2], "destination": [op.axis2, op.axis1]}),
+    "Log1p": ("log1p", lambda op: {}), "Expm1": ("expm1", lambda op: {}), "Tan": ("tan", lambda op: {}),
+    # exporter/layers/tracing.py: keras-hub's causal and sliding-window masks, for any sequence length.
+    "CausalMask": ("causalMask", lambda op: {}), "BandMask": ("bandMask", lambda op: {"band": op.band}),
+    "LogicalAnd": ("logicalAnd", lambda op: {}), "LogicalOr": ("logicalOr", lambda op: {}),
+    "LogicalNot": ("logicalNot", lambda op: {}),
+    # convert_to_tensor(variable) inside a traced layer: the value itself (in the dtype asked for).
+    "ConvertToTensor": ("cast", lambda op: _cast(op) if op.dtype is not None else {"dtype": None}),
     **{name: (tfjs, lambda op: {}) for name, tfjs in {
         "Sqrt": "sqrt", "Square": "square", "Absolute": "abs", "Abs": "abs", "Exp": "exp", "Log": "log", "Erf": "erf",
         "Sign": "sign", "Negative": "neg", "Reciprocal": "reciprocal", "Floor": "floor", "Ceil": "ceil", "Sin": "sin",
@@ -172,7 +303,7 @@ def _operands(op, args):
     operands, count = [], 0
     for arg in args:
         for value in (arg if isinstance(arg, list) and any(_is_tensor(v) for v in arg) else [arg]):
-            if isinstance(value, dict) and value.get("class_name") == "__numpy__":  # a constant array
+            if isinstance(value, dict) and value.get("class_name") in ("__numpy__", "__tensor__"):  # a constant array
                 value = value["config"]["value"]
             if _is_tensor(value):
                 operands.append({"tensor": count})
@@ -188,5 +319,7 @@ def _operands(op, args):
 def webnets_operation(op, args):
     """One WebnetsOperation layer computing `op` on the call's tensors (inputs in call order)."""
     tfjs_op, options = WEBNETS_OPERATIONS[type(op).__name__]
+    outputs = op._inbound_nodes[0].outputs  # several for split
+    shape = [list(t.shape) for t in outputs] if len(outputs) > 1 else list(outputs[0].shape)
     return TfjsLayer("WebnetsOperation", {"name": op.name, "op": tfjs_op, "operands": _operands(op, args),
-                                          "options": options(op), "output_shape": list(op.output.shape)})
+                                          "options": options(op), "output_shape": shape})

@@ -1,14 +1,83 @@
-"""The supported-layers table, generated from the translator registry (README)."""
+"""The layers table (`python -m exporter layers`, the README's): every concrete keras.layers class with
+its status, then the translators for other libraries' layers (keras-hub), generated from the registry.
 
-from .translators import supported_layers
+A class is `converts` when a translator is registered for it, `inside RNN` for the cells that only run
+inside a recurrent layer, `refused` when it runs foreign code (no layers model can hold it), and `text`
+for the string layers, which need string tensors in TF.js (not yet translated).
+"""
+
+import inspect
+
+from .translators import TRANSLATORS, supported_layers
+
+__all__ = ["layers_table", "builtin_layer_statuses", "FOREIGN_CODE", "STRING_LAYERS", "RNN_CELLS", "update_readme"]
+
+# Classes that wrap code of another framework or arbitrary Python: refused for good.
+FOREIGN_CODE = {
+    "Lambda": "arbitrary Python (refused; only with --unsafe would Keras even load it)",
+    "TFSMLayer": "a TensorFlow SavedModel (use --format graph)",
+    "TorchModuleWrapper": "PyTorch code",
+    "JaxLayer": "a JAX function",
+    "FlaxLayer": "a Flax module",
+}
+# The string and lookup layers: they take string tensors (or vocabularies), the text support's part.
+STRING_LAYERS = ("TextVectorization", "StringLookup", "IntegerLookup", "Hashing", "HashedCrossing")
+# Cells run inside RNN (or StackedRNNCells inside RNN), which translates them.
+RNN_CELLS = ("SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells")
+# Base classes keras.layers exports that no model holds as they are.
+_BASES = ("Layer", "Wrapper")
+
+
+def builtin_layer_classes():
+    """Names of the concrete layer classes keras.layers exports."""
+    import keras
+
+    names = set()
+    for attribute in dir(keras.layers):
+        value = getattr(keras.layers, attribute)
+        if inspect.isclass(value) and issubclass(value, keras.layers.Layer) and not inspect.isabstract(value):
+            names.add(value.__name__)
+    return sorted(names - set(_BASES))
+
+
+def builtin_layer_statuses():
+    """[(class, status, TF.js class or reason, note)] for every concrete keras.layers class."""
+    rows = []
+    for name in builtin_layer_classes():
+        info = TRANSLATORS.get(name)
+        if info is not None:
+            rows.append((name, "converts", info.tfjs_class, info.note))
+        elif name in RNN_CELLS:
+            rows.append((name, "inside RNN", "(the RNN's class)", "translated as part of the RNN that runs it"))
+        elif name in FOREIGN_CODE:
+            rows.append((name, "refused", "-", f"runs {FOREIGN_CODE[name]}"))
+        elif name in STRING_LAYERS:
+            rows.append((name, "not yet", "-", "takes strings or a vocabulary: text support"))
+        else:
+            rows.append((name, "missing", "-", "no translator"))
+    return rows
+
+
+def _library_rows():
+    # Plugins' translators (exporter/plugins.py) are the user's, not webnets': never in webnets' table.
+    return [(key, tfjs, note) for key, tfjs, note in supported_layers()
+            if (">" in key or "." in key) and TRANSLATORS[key].script is None]
 
 
 def layers_table(markdown=False):
-    rows = supported_layers()
+    rows, library = builtin_layer_statuses(), _library_rows()
     if not markdown:
-        return "\n".join(f"{k:<24} -> {t:<36} {n}" for k, t, n in rows)
-    lines = ["| Keras 3 layer | TF.js layers | notes |", "|---|---|---|"]
-    lines += [f"| {k} | {t} | {n} |" for k, t, n in rows]
+        lines = [f"{k:<44} {s:<10} -> {t:<36} {n}" for k, s, t, n in rows]
+        return "\n".join(lines + [""] + [f"{k:<44} {'converts':<10} -> {t:<36} {n}" for k, t, n in library])
+    counts = {status: sum(1 for row in rows if row[1] == status) for status in ("converts", "inside RNN", "refused",
+                                                                               "not yet", "missing")}
+    lines = [f"{len(rows)} concrete keras.layers classes (Keras 3.15): " + ", ".join(
+        f"{n} {status}" for status, n in counts.items() if n), "",
+        "| Keras 3 layer | status | TF.js layers | notes |", "|---|---|---|---|"]
+    lines += [f"| {k} | {s} | {t} | {n} |" for k, s, t, n in rows]
+    lines += ["", "Other libraries' layers with a translator of their own (the rest of their layers are traced):", "",
+              "| layer (registered name) | TF.js layers | notes |", "|---|---|---|"]
+    lines += [f"| {k} | {t} | {n} |" for k, t, n in library]
     return "\n".join(lines)
 
 

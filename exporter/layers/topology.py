@@ -10,8 +10,11 @@ layers, as TF.js names them.
 import keras
 
 from ..errors import ExportError, UnsupportedLayerError
+from .live_graph import functional_graph, is_functional, with_shared_layers_inlined
 from .operations import translate_operation
-from .translators import Call, Input, TfjsLayer, translate_layer, translator_for
+from .translators.common import live_calls, plain_dtype
+from .tracing import VARIABLE_CLASS, is_traceable, trace_layer
+from .translators import Call, Input, TfjsLayer, has_translator, translate_layer, translator_for
 
 # Call arguments that do not change inference output when absent. `mask` is
 # always left out: tfjs recomputes masks from the layers that make them.
@@ -28,8 +31,8 @@ def translate_model(model):
         )
     if isinstance(model, keras.Sequential):
         config, weights = _translate_sequential(model)
-    elif _is_functional(model):
-        config, weights = _translate_functional(model)
+    elif is_functional(model):
+        config, weights = _translate_functional(with_shared_layers_inlined(model))
     else:
         raise ExportError(
             f"Model '{model.name}' is a subclassed keras.Model ({type(model).__name__}); its call() is Python "
@@ -38,13 +41,6 @@ def translate_model(model):
         )
     _check_unique_weight_names(weights)
     return config, weights
-
-
-def _is_functional(model):
-    return type(model).__name__ == "Functional" or (
-        isinstance(model, keras.Model) and hasattr(model, "_operations") and hasattr(model, "_nodes_by_depth")
-        and type(model).__module__.startswith("keras")
-    )
 
 
 def _translate_operation(op, node=None, call=None):
@@ -59,9 +55,75 @@ def _translate_operation(op, node=None, call=None):
         return [TfjsLayer(config["class_name"], config["config"], [], None)], weights
     if not isinstance(op, keras.layers.Layer):
         return translate_operation(op, node), []
+    if _traced(op):
+        config, weights = _translate_traced(op)
+        return [TfjsLayer(config["class_name"], config["config"], [], None)], weights
     pieces = translate_layer(op, call)
     weights = [(f"{piece.name}/{suffix}", value) for piece in pieces for suffix, value in piece.weights]
     return pieces, weights
+
+
+def _traced(op):
+    """A layer exported through its traced graph: not Keras' own, and no translator registered for it."""
+    return is_traceable(op) and not has_translator(op)
+
+
+def _translate_traced(layer):
+    """A traced layer as a nested TF.js model: its sublayers and ops, its own variables as WebnetsVariable layers."""
+    calls = live_calls(layer)
+    if not calls:
+        raise UnsupportedLayerError(layer.name, type(layer).__name__, "it was never called on a tensor, so webnets "
+                                    "cannot trace what it computes.", "use it in a Functional model.")
+    traced = trace_layer(layer, calls[0])
+    config, weights = _translate_functional(traced.graph)
+    graph = config["config"]
+    first_input = graph["input_layers"][0]
+    graph["input_layers"] = graph["input_layers"][:traced.data_inputs]
+    for entry in graph["layers"]:
+        variable = traced.variables.get(entry["name"])
+        if variable is None:
+            continue
+        # The placeholder input becomes a layer holding the variable; it is called on the graph's
+        # first input only because a TF.js layer needs one (WebnetsVariable ignores its value).
+        entry.update(class_name=VARIABLE_CLASS, inbound_nodes=[[[*first_input[:3], {}]]], config={
+            "name": entry["name"], "shape": list(variable.shape), "dtype": plain_dtype(variable.dtype),
+            "trainable": bool(variable.trainable)})
+        weights.append((f"{entry['name']}/value", variable))
+    # TF.js names a weight by its innermost layer alone, and a library's blocks reuse sublayer names
+    # (every keras-hub TransformerEncoder has a `self_attention_layer`): the traced layer's name,
+    # put in front of every name inside it, keeps them apart.
+    prefix = f"{layer.name}__"
+    rename = _prefixed_names(graph, prefix)
+    weights = [(_renamed_weight(name, rename), value) for name, value in weights]
+    return config, weights
+
+
+def _prefixed_names(graph, prefix):
+    """Prefix every layer name inside a tfjs model config (nested models too), in place; {old: new}."""
+    rename = {}
+
+    def new_name(name):
+        return rename.setdefault(name, name if name.startswith(prefix) else prefix + name)
+
+    def walk(model_config):
+        for entry in model_config["layers"]:
+            entry["name"] = entry["config"]["name"] = new_name(entry["config"]["name"])
+            for node in entry.get("inbound_nodes", []):
+                for ref in node:
+                    ref[0] = new_name(ref[0])
+            if "layers" in entry["config"]:
+                walk(entry["config"])
+        for key in ("input_layers", "output_layers"):
+            for ref in model_config.get(key, []):
+                ref[0] = new_name(ref[0])
+
+    walk(graph)
+    return rename
+
+
+def _renamed_weight(name, rename):
+    layer, _, rest = name.partition("/")
+    return f"{rename.get(layer, layer)}/{rest}"
 
 
 def _translate_sequential(model):
@@ -88,12 +150,13 @@ def _translate_sequential(model):
 
 
 def _translate_functional(model):
-    config = model.get_config()
+    config = functional_graph(model)  # the live graph: Functional subclasses' configs have none
     operations = {op.name: op for op in model.operations}
     # In tfjs (as in Keras 1/2) a model's node 0 is its own internal node, so
     # calls of a nested model in the outer graph are numbered from 1.
-    nested = {name for name, op in operations.items() if isinstance(op, keras.Model)}
-    mask_only = _mask_only_operations(config)
+    nested = {name for name, op in operations.items() if isinstance(op, keras.Model) or _traced(op)}
+    takes_mask = {name for name, op in operations.items() if "mask" in (_call_tensors(op) or ())}
+    mask_only = _mask_only_operations(config, takes_mask)
     out_layers, weights = [], []
     for entry in config["layers"]:
         if entry["name"] in mask_only:
@@ -124,7 +187,7 @@ def _translate_functional(model):
     }, weights
 
 
-def _mask_only_operations(config):
+def _mask_only_operations(config, takes_mask=()):
     """Names of graph nodes whose outputs only feed `mask=` arguments.
 
     Keras 3 records mask computation (Embedding(mask_zero=True) -> NotEqual,
@@ -138,7 +201,8 @@ def _mask_only_operations(config):
             for t in _keras_tensors(node.get("args", [])):
                 data_uses.setdefault(t["keras_history"][0], set()).add(entry["name"])
             for key, value in (node.get("kwargs") or {}).items():
-                uses = mask_uses if key == "mask" else data_uses
+                # A layer whose translator takes its mask as an input (Softmax) uses it as data.
+                uses = mask_uses if key == "mask" and entry["name"] not in takes_mask else data_uses
                 for t in _keras_tensors(value):
                     uses.setdefault(t["keras_history"][0], set()).add(entry["name"])
     outputs = {ref[0] for ref in _tensor_list(config["output_layers"])}
@@ -182,6 +246,9 @@ def _call_tensors(op):
     """The keyword arguments whose tensors a layer's translator takes as extra inputs (None: none)."""
     if isinstance(op, keras.Model) or not isinstance(op, keras.layers.Layer):
         return None
+    if _traced(op):  # every tensor of the call is an input of the traced graph, keyword arguments sorted
+        calls = live_calls(op)
+        return tuple(sorted(k for k, v in calls[0].kwargs.items() if k != "mask" and _live_tensors(v))) if calls else ()
     return translator_for(op).call_tensors
 
 
@@ -238,6 +305,10 @@ def _keras_tensors(value):
     if isinstance(value, (list, tuple)):
         return [t for v in value for t in _keras_tensors(v)]
     return []
+
+
+def _live_tensors(value):
+    return [t for t in keras.tree.flatten(value) if isinstance(t, keras.KerasTensor)]
 
 
 def _describe(value):

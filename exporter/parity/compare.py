@@ -25,7 +25,9 @@ def sample_inputs(model, batch=2, seed=0):
     input_dim so every id is valid.
     """
     rng = np.random.default_rng(seed)
-    vocab = min([l.input_dim for l in _all_layers(model) if type(l).__name__ == "Embedding"] or [10])
+    import keras  # imported where a model is at hand: `convert` imports this module before TensorFlow starts
+
+    vocab = min([l.input_dim for l in _all_layers(model) if isinstance(l, keras.layers.Embedding)] or [10])
     arrays = []
     for tensor in model.inputs:
         shape = [batch] + [d if d is not None else DEFAULT_STEPS for d in tensor.shape[1:]]
@@ -46,8 +48,18 @@ def _all_layers(model):
                 yield getattr(layer, attr)
 
 
+def keras_call_inputs(model, arrays):
+    """Arrays in model.inputs order, structured as the model is called: one, a list, or a dict (keras-hub)."""
+    struct = getattr(model, "_inputs_struct", None)
+    if isinstance(struct, dict):
+        import keras
+
+        return keras.tree.pack_sequence_as(struct, list(arrays))
+    return arrays if len(arrays) > 1 else arrays[0]
+
+
 def keras_outputs(model, inputs):
-    outputs = model(inputs if len(inputs) > 1 else inputs[0], training=False)
+    outputs = model(keras_call_inputs(model, inputs), training=False)
     if isinstance(outputs, dict):
         outputs = list(outputs.values())
     outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
@@ -127,7 +139,8 @@ def raise_if_failed(report, job, where):
 
 
 def run_tfjs(model_dir, inputs, fmt="layers", input_names=None, runtime=None):
-    """One model in TF.js; `runtime`: the webnets-layers.js to register (default: the one beside model.json)."""
+    """One model in TF.js; `runtime`: the scripts to register first, a path or URL or a list of them
+    (default: those the directory's meta.json requires, or the webnets-layers.js beside model.json)."""
     return run_jobs([Job("model", model_dir, inputs, fmt, input_names, runtime=runtime)])[0]
 
 

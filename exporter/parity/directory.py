@@ -34,19 +34,19 @@ def _read_meta(location):
     return json.loads(meta_path.read_text()) if meta_path.exists() else {}
 
 
-def _required_runtime(location, meta):
-    """Where the webnets-layers.js that meta.json `requires` is, or None (a local one is found by the runner)."""
+def _required_scripts(location, meta):
+    """The URLs of the scripts a published version's meta.json `requires` (webnets-layers.js, plugins' JS
+    files), in load order; for a directory None, once each is there (the runner reads them from meta.json)."""
     names = [r["file"] for r in meta.get("requires", [])]
-    if not names:
-        return None
     if is_url(location):
-        return f"{location.rstrip('/')}/{names[0]}"
-    path = Path(location) / names[0]
-    if not path.is_file():
-        raise ExportError(f"'{location}' needs {names[0]} (meta.json requires it: the model uses webnets' own layer "
-                          "classes), and the file is missing. Fix: export the model again, or copy the file from "
-                          "the webnets package (exporter/runtime/) beside model.json.")
-    return str(path)
+        return [f"{location.rstrip('/')}/{name}" for name in names]
+    for name in names:
+        if not (Path(location) / name).is_file():
+            raise ExportError(f"'{location}' needs {name} (meta.json requires it: the model uses TF.js layer classes "
+                              "it defines), and the file is missing. Fix: export the model again, or copy the file "
+                              "beside model.json (webnets-layers.js from the webnets package, exporter/runtime/; "
+                              "a plugin's from the plugin).")
+    return None
 
 
 def verify(location: Union[str, Path]) -> ParityReport:
@@ -68,9 +68,8 @@ def verify(location: Union[str, Path]) -> ParityReport:
         raise ExportError(f"'{location}' has no meta.json with golden vectors (it was exported with --no-verify "
                           "or by another tool). Fix: convert it again with webnets, with verification on.")
     inputs, expected = golden_arrays(meta["golden"])
-    runtime = _required_runtime(location, meta)
     job = run_tfjs(location, inputs, meta.get("format", "layers"), [i["name"] for i in meta.get("inputs", [])] or None,
-                   runtime=runtime)
+                   runtime=_required_scripts(location, meta))
     report = ParityReport(
         format=meta.get("format", "layers"), quantization=meta.get("quantization", "none"), samples=len(inputs[0]),
         max_rel_error=float("inf") if job.error else max_relative_error(job.outputs, expected), bound=FLOAT32_BOUND,

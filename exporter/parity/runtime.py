@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ExportError
-from ..runtime import RUNTIME_NAME
+from ..runtime import required_scripts
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUNNER = Path(__file__).resolve().parent / "node" / "run_tfjs.mjs"
@@ -35,7 +35,9 @@ class Job:
     load_ms: float = None
     predict_ms: float = None
     backend: str = None  # the TF.js backend that produced the outputs
-    runtime: str = None  # webnets-layers.js to register first (a path or URL); None: the one beside model.json
+    # The scripts to register first (webnets-layers.js, plugins' files: a path or URL, or a list of them in
+    # load order); None: those the export directory's meta.json requires (or its webnets-layers.js).
+    runtime: object = None
 
 
 def is_url(location):
@@ -102,6 +104,15 @@ def _run_runner(backend, jobs_file, results_file, timeout):
     return proc.returncode, proc.stderr
 
 
+def _scripts(job, location):
+    """The paths or URLs of the scripts to register before the job's model loads, in order."""
+    if job.runtime is not None:
+        return [str(s) for s in ([job.runtime] if isinstance(job.runtime, (str, Path)) else job.runtime)]
+    if is_url(location):
+        return []
+    return [str(Path(location) / name) for name in required_scripts(location)]
+
+
 def run_jobs(jobs, timeout=900):
     """Run all jobs in one Node process; fills each job's outputs or error."""
     _check_node()
@@ -119,12 +130,10 @@ def run_jobs(jobs, timeout=900):
                 np.ascontiguousarray(array, dtype=dtype).tofile(file)
                 name = job.input_names[i] if job.input_names else None
                 inputs.append({"path": str(file), "shape": list(array.shape), "dtype": dtype, "name": name})
-            location, runtime = str(job.model_dir), job.runtime
+            location = str(job.model_dir)
             if not is_url(location):
                 location = str(Path(location).absolute())
-                if runtime is None and (Path(location) / RUNTIME_NAME).is_file():
-                    runtime = str(Path(location) / RUNTIME_NAME)
-            specs.append({"id": job.id, "dir": location, "format": job.format, "runtime": runtime,
+            specs.append({"id": job.id, "dir": location, "format": job.format, "runtime": _scripts(job, location),
                           "inputs": inputs, "out": str(job_dir / "out")})
         (work / "jobs.json").write_text(json.dumps({"backend": backend, "jobs": specs}))
         returncode, stderr = _run_runner(backend, work / "jobs.json", work / "results.json", timeout)

@@ -12,7 +12,8 @@ from typing import Callable, Optional, Sequence, Union
 
 from .. import __version__
 from ..errors import ExportError
-from ..layers import load_keras_model, sniff_format
+from ..layers import import_modules, load_keras_model, sniff_format
+from ..layers.plugins import load_installed
 from ..output import atomic_directory, compressed_sizes, model_files, write_model_script
 from ..quantize import QuantizeRequest, read_validation_file
 from ..quantize.shards import DEFAULT_SHARD_BYTES
@@ -93,7 +94,7 @@ def export_keras_model(model, out_dir, *, quantize: Quantize = None, format: str
             "quantization": label,
             **describe_io(model),
             "parameter_count": int(model.count_params()),
-            "bytes": model_files(temp),
+            "bytes": model_files(temp, [r["file"] for r in written.requires] if written is not None else ()),
             **(extra_meta or {}),
         }
         if written is not None:
@@ -127,7 +128,7 @@ def export_keras_model(model, out_dir, *, quantize: Quantize = None, format: str
 
 def convert(src: Union[str, Path], out_dir: Union[str, Path], *, quantize: Quantize = None, format: str = "layers",
             shard_size: int = DEFAULT_SHARD_BYTES, force: bool = False, verify: bool = True, unsafe: bool = False,
-            optimize: bool = True, step: bool = False, log: Callable = print) -> dict:
+            optimize: bool = True, step: bool = False, imports: Sequence[str] = (), log: Callable = print) -> dict:
     """Convert a Keras model file into a TF.js model directory, verified in TF.js (`webnets convert`).
 
     Args:
@@ -144,6 +145,8 @@ def convert(src: Union[str, Path], out_dir: Union[str, Path], *, quantize: Quant
         optimize: fold BatchNorm, drop inference no-ops, merge activations.
         step: write the step model instead (exporter/pipeline/step_form.py): one token and the
             state of each recurrent layer in, the output and the new states out.
+        imports: modules to import before loading (`--import`): the trusted code that defines the
+            file's own classes, e.g. ["keras_hub"] or ["my_project.layers"]. Nothing else is imported.
         log: where progress lines go.
 
     Returns:
@@ -166,6 +169,8 @@ def convert(src: Union[str, Path], out_dir: Union[str, Path], *, quantize: Quant
                                   extra_meta={"source": Path(src).name})
     if request.auto is not None:
         request.require_validation_file()
+    import_modules(imports)
+    load_installed()  # installed plugins, which may define the file's classes too
     model = load_keras_model(src, unsafe=unsafe)
     if step:
         from .step_form import build_step_model

@@ -14,6 +14,7 @@ from typing import Optional
 
 from .. import __version__
 from ..layers import translate_model
+from ..layers.plugins import load_installed, plugin_scripts
 from ..optimize import optimize_topology
 from ..quantize import QuantizeRequest, Quantization
 from ..quantize.shards import DEFAULT_SHARD_BYTES, read_dequantized, write_shards
@@ -34,7 +35,7 @@ class LayersModel:
     weights: list
     quantization: Quantization
     optimizations: Optional[dict]
-    requires: tuple = ()  # runtime files copied beside model.json (meta.json "requires")
+    requires: tuple = ()  # scripts copied beside model.json, in load order (meta.json "requires")
 
     @contextlib.contextmanager
     def keras_as_exported(self):
@@ -67,6 +68,7 @@ def write_layers_model(model, out_dir, quantization=None, shard_size=DEFAULT_SHA
     import keras
 
     request = QuantizeRequest.coerce(quantization)
+    load_installed()  # installed plugins' translators, before the first translation
     config, weights = translate_model(model)
     optimizations = None
     if optimize:
@@ -83,14 +85,22 @@ def write_layers_model(model, out_dir, quantization=None, shard_size=DEFAULT_SHA
         "modelTopology": {"keras_version": keras.__version__, "backend": "tensorflow", "model_config": config},
         "weightsManifest": manifest,
     }
+    requires = tuple(_copy_scripts(model_json, Path(out_dir)))  # checked before model.json is written
     (Path(out_dir) / "model.json").write_text(json.dumps(model_json))
-    requires = ()
-    if webnets_classes(model_json):
-        # Only exports that name a webnets class carry (and make pages load) the runtime.
-        data = runtime_bytes()
-        (Path(out_dir) / RUNTIME_NAME).write_bytes(data)
-        requires = (requires_entry(data),)
     return LayersModel(Path(out_dir), model_json, weights, resolved, optimizations, requires)
+
+
+def _copy_scripts(model_json, out_dir):
+    """Copy the scripts model.json needs beside it; yields their meta.json `requires` entries.
+
+    Only exports that name a webnets class carry (and make pages load) webnets-layers.js; a plugin's
+    JS file (exporter/plugins.py) travels the same way when model.json names one of its classes, after it.
+    """
+    scripts = [(RUNTIME_NAME, runtime_bytes())] if webnets_classes(model_json) else []
+    scripts += [(path.name, path.read_bytes()) for path in plugin_scripts(model_json)]
+    for name, data in scripts:
+        (out_dir / name).write_bytes(data)
+        yield requires_entry(data, name)
 
 
 def input_names(model):
@@ -112,7 +122,8 @@ def verify_layers_model(model, written: LayersModel, batch=2, inputs=None, evalu
             reference = keras_outputs(model, inputs)
         if evaluate is not None:
             exported_metrics = evaluate(model)
-    job = run_tfjs(written.directory, inputs, "layers", input_names(model))
+    scripts = [str(written.directory / r["file"]) for r in written.requires]
+    job = run_tfjs(written.directory, inputs, "layers", input_names(model), runtime=scripts)
     report = build_report("layers", written.quantization.label, inputs, job, reference, float32)
     raise_if_failed(report, job, f"model '{model.name}'")
     return report, golden_entry(inputs, reference), exported_metrics

@@ -1,10 +1,10 @@
 """`publish SRC_ROOT DEST_URL --version X.Y.Z`: exported models -> a CDN origin.
 
-Layout at DEST_URL:  <model>/<version>/{model.json, shards, meta.json, model.js, [webnets-layers.js]}
+Layout at DEST_URL:  <model>/<version>/{model.json, shards, meta.json, model.js, [webnets-layers.js, plugin .js]}
                      index.json  (every model and version, with sha256 + SRI per file)
 
 The rules that make a CDN safe to pin:
-  * order: shards and webnets-layers.js (where meta.json `requires` it), then
+  * order: shards and the scripts meta.json `requires` (webnets-layers.js, plugins' JS files), then
     model.json / meta.json / model.js, then index.json, so
     no reader ever sees a file that names one not yet uploaded;
   * a published version is immutable: identical bytes are skipped (a re-run is
@@ -93,7 +93,7 @@ def _export_files(model_dir, name):
                           "meta.json); webnets publishes only verified models. Fix: export it again without "
                           "--no-verify.")
     shards = [p for group in model_json["weightsManifest"] for p in group["paths"]]
-    # The runtime goes up before model.json, which needs it (phase 0 with the shards).
+    # The scripts go up before model.json, which needs them (phase 0 with the shards).
     required = [r["file"] for r in meta.get("requires", [])]
     files = shards + required + [n for n in _ENTRY_POINTS if (model_dir / n).exists()]
     missing = [f for f in files if not (model_dir / f).is_file()]

@@ -7,13 +7,17 @@ ships them: `webnets-layers.js` in this directory, one plain script (no build st
 Translators emit these classes by name; every class is called `Webnets<Name>`, so none
 shadows a tfjs built-in. An export whose model.json names one gets a copy of the file
 beside model.json and a `requires` entry (with its sha256) in meta.json; the Node parity
-runner, `verify`, `publish`, model.js and the demo load it first.
+runner, `verify`, `publish`, model.js and the demo load it first. A plugin's JS file (a user's
+TF.js classes, exporter/plugins.py) follows the same contract and travels the same way, listed
+after webnets-layers.js.
 """
 
 import hashlib
+import json
 from pathlib import Path
 
-__all__ = ["RUNTIME_FILE", "RUNTIME_NAME", "CLASS_PREFIX", "webnets_classes", "requires_entry", "runtime_bytes"]
+__all__ = ["RUNTIME_FILE", "RUNTIME_NAME", "CLASS_PREFIX", "webnets_classes", "requires_entry", "runtime_bytes",
+           "required_scripts"]
 
 RUNTIME_NAME = "webnets-layers.js"
 RUNTIME_FILE = Path(__file__).resolve().parent / RUNTIME_NAME
@@ -26,9 +30,10 @@ def webnets_classes(model_json) -> set:
 
     def walk(value):
         if isinstance(value, dict):
-            name = value.get("class_name")
-            if isinstance(name, str) and name.startswith(CLASS_PREFIX):
-                found.add(name)
+            for key in ("class_name", "activation", "recurrent_activation"):  # layers, and activations by name
+                name = value.get(key)
+                if isinstance(name, str) and name.startswith(CLASS_PREFIX):
+                    found.add(name)
             for v in value.values():
                 walk(v)
         elif isinstance(value, list):
@@ -43,7 +48,19 @@ def runtime_bytes() -> bytes:
     return RUNTIME_FILE.read_bytes()
 
 
-def requires_entry(data=None) -> dict:
-    """meta.json's record of the runtime file an export carries."""
+def requires_entry(data=None, name=RUNTIME_NAME) -> dict:
+    """meta.json's record of a script an export carries: webnets-layers.js, or a plugin's JS file
+    (exporter/plugins.py) of that file `name`, which travels the same way."""
     data = runtime_bytes() if data is None else data
-    return {"file": RUNTIME_NAME, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    return {"file": name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+
+def required_scripts(model_dir) -> list:
+    """The file names of the scripts an export directory's model needs, in load order: those meta.json
+    `requires` (none without a meta.json), after webnets-layers.js where a copy is there."""
+    model_dir = Path(model_dir)
+    meta = model_dir / "meta.json"
+    names = [r["file"] for r in json.loads(meta.read_text()).get("requires", [])] if meta.is_file() else []
+    if (model_dir / RUNTIME_NAME).is_file() and RUNTIME_NAME not in names:
+        names.insert(0, RUNTIME_NAME)
+    return names

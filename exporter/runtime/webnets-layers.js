@@ -124,10 +124,56 @@
       if (a.shape[0] !== 1 || b.shape[1] < 256 || tf.getBackend() !== 'webgl') return product(a);
       return tf.slice(product(tf.concat([a, a], 0)), [0, 0], [1, b.shape[1]]);
     }
-    return {one, oneShape, onceForSameInputs, camel, normalize, fromSpec, toSpec, recording, derived, matMul2d};
+    // A two-operand einsum with explicit letters ('btnh,bsnh->bnts'), as transposes, reshapes and one
+    // (batched) matMul: WASM has no Einsum kernel. Letters in both operands and the output are batch
+    // axes, in both but not the output contracted, in one operand and the output free; a letter in one
+    // operand only and not the output is summed out first.
+    function einsum(equation, a, b) {
+      const [left, out] = equation.split('->');
+      let [specA, specB] = left.split(',');
+      const sumOut = (x, spec, other) => {
+        const gone = [...spec].filter((c) => !other.includes(c) && !out.includes(c));
+        return gone.length ? [tf.sum(x, gone.map((c) => spec.indexOf(c))), [...spec].filter((c) => !gone.includes(c)).join('')]
+          : [x, spec];
+      };
+      [a, specA] = sumOut(a, specA, specB);
+      [b, specB] = sumOut(b, specB, specA);
+      const size = {};
+      [...specA].forEach((c, i) => { size[c] = a.shape[i]; });
+      [...specB].forEach((c, i) => { size[c] = b.shape[i]; });
+      const batch = [...specA].filter((c) => specB.includes(c) && out.includes(c));
+      const contracted = [...specA].filter((c) => specB.includes(c) && !out.includes(c));
+      const freeA = [...specA].filter((c) => !specB.includes(c));
+      const freeB = [...specB].filter((c) => !specA.includes(c));
+      const count = (letters) => letters.reduce((n, c) => n * size[c], 1);
+      const arranged = (x, spec, order) => {
+        const perm = order.map((c) => spec.indexOf(c));
+        return perm.every((p, i) => p === i) ? x : tf.transpose(x, perm);
+      };
+      const a3 = tf.reshape(arranged(a, specA, [...batch, ...freeA, ...contracted]), [count(batch), count(freeA), count(contracted)]);
+      const b3 = tf.reshape(arranged(b, specB, [...batch, ...contracted, ...freeB]), [count(batch), count(contracted), count(freeB)]);
+      const produced = [...batch, ...freeA, ...freeB];
+      const y = tf.reshape(tf.matMul(a3, b3), produced.map((c) => size[c]));
+      return arranged(y, produced.join(''), [...out]);
+    }
+
+    // numpy's moveaxis: the `from` axes go to the `to` positions, the rest keep their order.
+    function moveAxes(x, from, to) {
+      const rank = x.rank;
+      const norm = (a) => (a < 0 ? a + rank : a);
+      const source = from.map(norm), target = to.map(norm);
+      const rest = [...Array(rank).keys()].filter((a) => !source.includes(a));
+      const perm = new Array(rank);
+      target.forEach((t, i) => { perm[t] = source[i]; });
+      for (let a = 0; a < rank; a += 1) if (perm[a] === undefined) perm[a] = rest.shift();
+      return perm.every((p, i) => p === i) ? x : tf.transpose(x, perm);
+    }
+
+    return {one, oneShape, onceForSameInputs, camel, normalize, fromSpec, toSpec, recording, derived, matMul2d, einsum,
+      moveAxes};
   }
 
-  // ---- Attention: MultiHeadAttention, Attention, AdditiveAttention (+ WebnetsMask, their mask carrier) ----
+  // ---- Attention: MultiHeadAttention, GroupedQueryAttention, Attention, AdditiveAttention (+ WebnetsMask) ----
   //
   // Masks. Keras 3 hands an attention layer the Keras mask of *each* input (query, value, key).
   // tfjs' executor (model.predict / fit) passes a layer only the mask of its *first* input, as
@@ -136,7 +182,8 @@
   // on the masked tensor, receives that tensor's mask (it is its first and only input) and
   // outputs it as float32 0/1. The attention layers read only those inputs; their config says
   // which inputs they get, in this order:
-  //   MultiHeadAttention: query, value, [key], [attention_mask], [query mask], [value mask], [key mask]
+  //   MultiHeadAttention, GroupedQueryAttention: query, value, [key], [attention_mask], [query mask],
+  //     [value mask], [key mask]
   //   Attention, AdditiveAttention: query, value, [key], [query mask], [value mask]
   // each distinct tensor once (config: valueIndex, keyIndex, ..., -1 where absent).
   //
@@ -278,6 +325,12 @@
       constructor(config) {
         super(config);
         this.numHeads = config.numHeads;
+        // GroupedQueryAttention: key and value have fewer heads, each shared by numHeads / numKeyValueHeads
+        // query heads (WebnetsGroupedQueryAttention below); MultiHeadAttention has as many.
+        this.numKeyValueHeads = config.numKeyValueHeads == null ? config.numHeads : config.numKeyValueHeads;
+        if (this.numHeads % this.numKeyValueHeads !== 0) {
+          throw new Error(`${this.name}: ${this.numHeads} query heads cannot share ${this.numKeyValueHeads} key/value heads`);
+        }
         this.keyDim = config.keyDim;
         this.valueDim = config.valueDim == null ? config.keyDim : config.valueDim;
         this.outputDims = config.outputDims == null ? null : list(config.outputDims);
@@ -333,9 +386,10 @@
         };
         const last = (shape) => shape[shape.length - 1];
         this.query = dense('query', last(queryShape), [], [N, this.keyDim]);
-        this.key = dense('key', last(keyShape), [], [N, this.keyDim]);
+        const KV = this.numKeyValueHeads;
+        this.key = dense('key', last(keyShape), [], [KV, this.keyDim]);
         if (this.useGate) this.gate = dense('gate', last(queryShape), [], [N, this.valueDim]);
-        this.value = dense('value', last(valueShape), [], [N, this.valueDim]);
+        this.value = dense('value', last(valueShape), [], [KV, this.valueDim]);
         this.attentionOutput = dense('attention_output', N, [this.valueDim], outDims);
         this.built = true;
       }
@@ -363,7 +417,15 @@
           const S = prod(sDims);
           const flat = (x) => tf.reshape(x, [-1, x.shape[x.shape.length - 1]]);
           // [B*len, N*d] -> [B*N, len, d]
-          const heads = (x, len, d) => tf.reshape(tf.transpose(tf.reshape(x, [B, len, N, d]), [0, 2, 1, 3]), [B * N, len, d]);
+          const heads = (x, len, d, n) => tf.reshape(tf.transpose(tf.reshape(x, [B, len, n, d]), [0, 2, 1, 3]), [B * n, len, d]);
+          // Grouped query attention (KV key/value heads, each read by R consecutive query heads, as Keras'
+          // ops.repeat(key, R, axis=2) lines them up): the R query heads of a group are stacked along the
+          // time axis, [B*T, N*K] -> [B*KV, R*T, K], so one batched matMul per group computes their scores
+          // against the group's keys, [B*KV, R*T, S] = [B, N, T, S], without repeating the keys.
+          const KV = this.numKeyValueHeads;
+          const R = N / KV;
+          const queryGroups = (x) => (R === 1 ? heads(x, T, K, N) : tf.reshape(tf.transpose(tf.reshape(
+            tf.transpose(tf.reshape(x, [B, T, KV, R * K]), [0, 2, 1, 3]), [B * KV, T, R, K]), [0, 2, 1, 3]), [B * KV, R * T, K]));
 
           const q2 = flat(query);
           let q;
@@ -390,7 +452,7 @@
             });
             ({query: q, key: k, value: v} = out);
           }
-          let scores = tf.matMul(heads(q, T, K), heads(k, S, K), false, true);  // [B*N, T, S]
+          let scores = tf.matMul(queryGroups(q), heads(k, S, K, KV), false, true);  // [B*KV, R*T, S]
           scores = tf.reshape(scores, [B, N, T, S]);
 
           // The attention mask, as Keras' _compute_attention_mask: query [B,T,1] & value [B,1,S]
@@ -419,7 +481,7 @@
           let used = probabilities;
           if (this.dropout > 0 && kwargs && kwargs.training) used = tf.dropout(probabilities, this.dropout);
 
-          let out = tf.matMul(tf.reshape(used, [B * N, T, S]), heads(v, S, V));  // [B*N, T, V]
+          let out = tf.matMul(tf.reshape(used, [B * KV, R * T, S]), heads(v, S, V, KV));  // [B*KV, R*T, V]
           out = tf.reshape(tf.transpose(tf.reshape(out, [B, N, T, V]), [0, 2, 1, 3]), [B * T, N * V]);
           if (this.useGate) out = tf.mul(out, tf.sigmoid(project(q2, this.gate.kernel, this.gate.bias)));
           out = project(out, this.attentionOutput.kernel, this.attentionOutput.bias);
@@ -459,6 +521,26 @@
           activityRegularizer: this.activityRegularizer, kernelConstraint: this.kernelConstraint,
           biasConstraint: this.biasConstraint, seed: this.seed,
         };
+      }
+    }
+
+    // Keras 3 GroupedQueryAttention: MultiHeadAttention with head_dim for key and value alike, the
+    // output as wide as the query, and numKeyValueHeads key/value heads, each shared by
+    // numQueryHeads / numKeyValueHeads consecutive query heads. Its weights have MultiHeadAttention's
+    // names and layout (query [d, N, h], key and value [d, KV, h], attention_output [N, h, d]).
+    class WebnetsGroupedQueryAttention extends WebnetsMultiHeadAttention {
+      static className = 'WebnetsGroupedQueryAttention';
+
+      constructor(config) {
+        super({...config, numHeads: config.numQueryHeads, keyDim: config.headDim, valueDim: config.headDim,
+          outputDims: null});
+      }
+
+      getConfig() {
+        const config = super.getConfig();
+        for (const key of ['numHeads', 'keyDim', 'valueDim', 'outputDims']) delete config[key];
+        return {...config, numQueryHeads: this.numHeads, numKeyValueHeads: this.numKeyValueHeads,
+          headDim: this.keyDim};
       }
     }
 
@@ -607,10 +689,12 @@
       }
     }
 
-    return [WebnetsMask, WebnetsMultiHeadAttention, WebnetsAttention, WebnetsAdditiveAttention];
+    return [WebnetsMask, WebnetsMultiHeadAttention, WebnetsGroupedQueryAttention, WebnetsAttention,
+      WebnetsAdditiveAttention];
   }
 
-  // ---- Convolution: Conv1D / Conv2D with groups (tfjs' conv layers have no `groups`) ----
+  // ---- Convolution: Conv1D / Conv2D with groups (tfjs' conv layers have no `groups`), and the
+  // transposed convolutions tfjs lacks (output_padding, dilation, a trainable 3D one) ----
   function defineConvolution(tf, H) {
     const list = (v, n) => (Array.isArray(v) ? v : Array(n).fill(v));
 
@@ -689,7 +773,167 @@
       }
     }
 
-    return [WebnetsGroupedConv];
+    // Keras 3 Conv1DTranspose / Conv2DTranspose / Conv3DTranspose where tfjs' layers fall short:
+    // output_padding, dilation_rate, Conv1DTranspose channels_first, and every Conv3DTranspose
+    // (tfjs' cannot train, and runs wrongly on WASM: see fullTransposed). Keras (backend/tensorflow/nn.py conv_transpose) calls
+    // tf.nn.conv_transpose with the output shape of compute_conv_transpose_output_shape: the input
+    // gradient of the forward conv that takes that shape to the input's. Here the full ('valid')
+    // transposed conv is computed, its front cropped by the forward conv's leading pad and its end
+    // zero-extended to Keras' length: the same sums for any padding and output_padding.
+    const range = (from, to) => Array.from({length: to - from}, (_, i) => from + i);
+
+    // Keras' output length along one axis (backend/common/backend_utils.py
+    // _get_output_shape_given_tf_padding); span is the dilated kernel size.
+    function transposedLength(size, kernel, stride, padding, outputPadding, dilation) {
+      if (size == null) return null;
+      const span = (kernel - 1) * dilation + 1;
+      if (padding === 'valid') return (size - 1) * stride + (outputPadding == null ? Math.max(span, stride) : span + outputPadding);
+      return outputPadding == null ? size * stride : (size - 1) * stride + (span % 2) + outputPadding;
+    }
+
+    // The forward conv's leading pad, which TF's transposed conv drops from the front of the full
+    // result: 'same' pads max((size - 1) * stride + span - length, 0) in all, the smaller half first.
+    function leadingPad(size, length, span, stride, padding) {
+      return padding === 'same' ? Math.floor(Math.max((size - 1) * stride + span - length, 0) / 2) : 0;
+    }
+
+    // t with (rate - 1) zeros between its elements along axes first, first + 1, ... (one rate each).
+    // Built by ops, so gradients reach the original elements only.
+    function spread(t, rates, first) {
+      return rates.reduce((x, rate, i) => {
+        const axis = first + i;
+        const shape = x.shape;
+        if (rate === 1 || shape[axis] === 1) return x;
+        const gaps = tf.zeros([...shape.slice(0, axis + 1), rate - 1, ...shape.slice(axis + 1)]);
+        const spaced = tf.reshape(tf.concat([tf.expandDims(x, axis + 1), gaps], axis + 1),
+          [...shape.slice(0, axis), shape[axis] * rate, ...shape.slice(axis + 1)]);
+        const size = shape.slice();
+        size[axis] = (shape[axis] - 1) * rate + 1;
+        return tf.slice(spaced, shape.map(() => 0), size);
+      }, t);
+    }
+
+    // The full transposed conv of a channels_last 4D / 5D x: (size - 1) * stride + kernel per axis.
+    // 3D: tfjs-backend-wasm 4.22's Conv3DBackpropInputV2 (behind conv3dTranspose) returns wrong sums,
+    // and tfjs has no gradient for it, so 3D runs as the forward conv3d of the stride-spread input,
+    // padded by kernel - 1 on each side, with the kernel flipped and its channel axes swapped (the same
+    // products, plus exact zeros), with TF's gradient: conv3d for the input, Conv3DBackpropFilterV2
+    // for the kernel.
+    function fullTransposed(x, kernel, strides) {
+      if (x.rank === 4) {
+        const shape = [x.shape[0], ...x.shape.slice(1, -1).map((n, i) => (n - 1) * strides[i] + kernel.shape[i]),
+          kernel.shape[2]];
+        return tf.conv2dTranspose(x, kernel, shape, strides, 'valid');
+      }
+      return tf.customGrad((input, filter, save) => {
+        save([input, filter]);
+        const edges = filter.shape.slice(0, 3).map((k) => [k - 1, k - 1]);
+        const padded = tf.pad(spread(input, strides, 1), [[0, 0], ...edges, [0, 0]]);
+        const flipped = tf.transpose(tf.reverse(filter, [0, 1, 2]), [0, 1, 2, 4, 3]);
+        return {
+          value: tf.conv3d(padded, flipped, 1, 'valid'),
+          gradFunc: (dy, [savedInput, savedFilter]) => [
+            tf.conv3d(dy, savedFilter, strides, 'valid'),
+            tf.engine().runKernel('Conv3DBackpropFilterV2', {x: dy, dy: savedInput},
+              {strides, pad: 'valid', filterShape: savedFilter.shape}),
+          ],
+        };
+      })(x, kernel);
+    }
+
+    class WebnetsConvTranspose extends tf.layers.Layer {
+      static className = 'WebnetsConvTranspose';
+
+      constructor(config) {
+        super(config);
+        this.rank = config.rank;
+        this.filters = config.filters;
+        this.kernelSize = list(config.kernelSize, this.rank);
+        this.strides = list(config.strides || 1, this.rank);
+        this.padding = config.padding || 'valid';
+        this.outputPadding = config.outputPadding == null ? null : list(config.outputPadding, this.rank);
+        this.dilationRate = list(config.dilationRate || 1, this.rank);
+        this.dataFormat = config.dataFormat || 'channelsLast';
+        this.useBias = config.useBias !== false;
+        this.activation = config.activation || 'linear';
+        this.activationLayer = tf.layers.activation({activation: this.activation});
+        this.kernelInitializer = H.fromSpec(config.kernelInitializer, 'glorotUniform');
+        this.biasInitializer = H.fromSpec(config.biasInitializer, 'zeros');
+        this.kernelRegularizer = H.fromSpec(config.kernelRegularizer);
+        this.biasRegularizer = H.fromSpec(config.biasRegularizer);
+        this.kernelConstraint = H.fromSpec(config.kernelConstraint);
+        this.biasConstraint = H.fromSpec(config.biasConstraint);
+        if (this.padding !== 'valid' && this.padding !== 'same') {
+          throw new Error(`${this.name}: padding '${this.padding}' is not one of 'valid', 'same'`);
+        }
+      }
+
+      build(inputShape) {
+        const shape = H.oneShape(inputShape);
+        const channels = shape[this.dataFormat === 'channelsFirst' ? 1 : shape.length - 1];
+        // Keras' layout: kernel_size + (filters, input channels).
+        this.kernel = this.addWeight('kernel', [...this.kernelSize, this.filters, channels], 'float32',
+          this.kernelInitializer, this.kernelRegularizer, true, this.kernelConstraint);
+        this.bias = this.useBias ? this.addWeight('bias', [this.filters], 'float32', this.biasInitializer,
+          this.biasRegularizer, true, this.biasConstraint) : null;
+        this.built = true;
+      }
+
+      outputLengths(sizes) {
+        return sizes.map((n, i) => transposedLength(n, this.kernelSize[i], this.strides[i], this.padding,
+          this.outputPadding && this.outputPadding[i], this.dilationRate[i]));
+      }
+
+      call(inputs) {
+        return tf.tidy(() => {
+          const rank = this.rank;
+          const first = this.dataFormat === 'channelsFirst';
+          let x = H.one(inputs);
+          if (first) x = tf.transpose(x, [0, ...range(2, rank + 2), 1]);
+          const sizes = x.shape.slice(1, -1);
+          // Dilation: the kernel with (rate - 1) zeros between its taps (what TF's oneDNN kernels and
+          // JAX compute; tfjs' transposed convs have no dilation).
+          const kernel = spread(this.kernel.read(), this.dilationRate, 0);
+          let y;
+          if (rank === 1) {  // as rank 2 with a unit width axis
+            y = tf.squeeze(fullTransposed(tf.expandDims(x, 2), tf.expandDims(kernel, 1), [this.strides[0], 1]), [2]);
+          } else {
+            y = fullTransposed(x, kernel, this.strides);
+          }
+          const lengths = this.outputLengths(sizes);
+          const begin = sizes.map((n, i) => leadingPad(n, lengths[i], kernel.shape[i], this.strides[i], this.padding));
+          const kept = lengths.map((n, i) => Math.min(n, y.shape[i + 1] - begin[i]));
+          if (kept.some((n, i) => begin[i] > 0 || n < y.shape[i + 1])) y = tf.slice(y, [0, ...begin, 0], [-1, ...kept, -1]);
+          // Keras' output rows past the full result (valid padding with output_padding or a stride
+          // above the kernel) have no input in them: zeros, then the bias.
+          if (kept.some((n, i) => n < lengths[i])) {
+            y = tf.pad(y, [[0, 0], ...kept.map((n, i) => [0, lengths[i] - n]), [0, 0]]);
+          }
+          if (this.bias) y = tf.add(y, this.bias.read());
+          if (first) y = tf.transpose(y, [0, rank + 1, ...range(1, rank + 1)]);
+          return this.activationLayer.apply(y);
+        });
+      }
+
+      computeOutputShape(inputShape) {
+        const shape = H.oneShape(inputShape);
+        const first = this.dataFormat === 'channelsFirst';
+        const lengths = this.outputLengths(first ? shape.slice(2) : shape.slice(1, -1));
+        return first ? [shape[0], this.filters, ...lengths] : [shape[0], ...lengths, this.filters];
+      }
+
+      getConfig() {
+        return {...super.getConfig(), rank: this.rank, filters: this.filters, kernelSize: this.kernelSize,
+          strides: this.strides, padding: this.padding, outputPadding: this.outputPadding,
+          dilationRate: this.dilationRate, dataFormat: this.dataFormat, useBias: this.useBias,
+          activation: this.activation,
+          kernelInitializer: H.toSpec(this.kernelInitializer), biasInitializer: H.toSpec(this.biasInitializer),
+          kernelRegularizer: H.toSpec(this.kernelRegularizer), biasRegularizer: H.toSpec(this.biasRegularizer),
+          kernelConstraint: H.toSpec(this.kernelConstraint), biasConstraint: H.toSpec(this.biasConstraint)};
+      }
+    }
+
+    return [WebnetsGroupedConv, WebnetsConvTranspose];
   }
 
   // ---- EinsumDense: Keras 3's einsum with a kernel, as transpose + one matMul ----
@@ -833,7 +1077,7 @@
     return [WebnetsEinsumDense, WebnetsDense];
   }
 
-  // ---- Normalization: GroupNormalization, UnitNormalization, LayerNormalization(rms_scaling) ----
+  // ---- Normalization: GroupNormalization, UnitNormalization, LayerNormalization(rms_scaling), RMSNormalization ----
   function defineNormalization(tf, H) {
     // Axis of `rank` counted from the front (Keras allows negative axes).
     const positive = (axis, rank) => (axis < 0 ? axis + rank : axis);
@@ -977,7 +1221,50 @@
       }
     }
 
-    return [WebnetsGroupNormalization, WebnetsUnitNormalization, WebnetsLayerNormalization];
+    // Keras 3 RMSNormalization (keras.ops.rms_normalization): x * rsqrt(mean(x^2 over axis) + epsilon) * scale.
+    // `scale` has the sizes of the normalized axes and multiplies with numpy broadcasting, as in Keras
+    // (against the trailing axes: per feature for the last axis). Keras computes in float32 and scales
+    // there, before casting to the layer's dtype; TF.js computes in float32 throughout.
+    // Keras' layer does not support masking: an incoming mask goes no further (computeMask: null).
+    class WebnetsRMSNormalization extends tf.layers.Layer {
+      static className = 'WebnetsRMSNormalization';
+
+      constructor(config) {
+        super(config);
+        this.axis = config.axis == null ? -1 : config.axis;
+        this.epsilon = config.epsilon == null ? 1e-6 : config.epsilon;
+        this.supportsMasking = true;
+      }
+
+      build(inputShape) {
+        const shape = H.oneShape(inputShape);
+        const size = axesOf(this.axis, shape.length).map((a) => shape[a]);
+        this.scaleWeight = this.addWeight('scale', size, 'float32', tf.initializers.ones());
+        this.built = true;
+      }
+
+      call(inputs) {
+        return tf.tidy(() => {
+          const x = H.one(inputs);
+          const meanSquare = tf.mean(tf.square(x), axesOf(this.axis, x.rank), true);
+          return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, this.epsilon))), this.scaleWeight.read());
+        });
+      }
+
+      computeOutputShape(inputShape) {
+        return H.oneShape(inputShape);
+      }
+
+      computeMask() {
+        return null;
+      }
+
+      getConfig() {
+        return {...super.getConfig(), axis: this.axis, epsilon: this.epsilon};
+      }
+    }
+
+    return [WebnetsGroupNormalization, WebnetsUnitNormalization, WebnetsLayerNormalization, WebnetsRMSNormalization];
   }
 
   // ---- Operation: a keras.ops call on symbolic tensors in a Functional graph ----
@@ -989,12 +1276,21 @@
       const shifted = tf.exp(tf.sub(x, tf.max(x, axis, true)));
       return tf.div(shifted, tf.sum(shifted, axis, true));
     };
+    // keras.layers.Softmax called with a mask: masked logits (mask false, or <= 0.5) become -1e9, and
+    // masked outputs 0 (a fully masked row gives zeros, not a uniform distribution).
+    const maskedSoftmax = (x, mask, o) => {
+      const keep = tf.broadcastTo(mask.dtype === 'bool' ? mask : tf.greater(mask, 0.5), x.shape);
+      const probabilities = softmax(tf.where(keep, x, tf.fill(x.shape, -1e9)), o);
+      return tf.where(keep, probabilities, tf.zerosLike(probabilities));
+    };
     // op name (camelCase: tfjs camelCases string config values) -> (operands, options) -> tensor.
     // The exporter's table (exporter/layers/operations.py) lists the Keras op behind each.
     const OPS = {
       mean: reduce(tf.mean), sum: reduce(tf.sum), max: reduce(tf.max), min: reduce(tf.min), prod: reduce(tf.prod),
+      all: reduce((x, axis, keep) => tf.all(tf.cast(x, 'bool'), axis, keep)),
+      any: reduce((x, axis, keep) => tf.any(tf.cast(x, 'bool'), axis, keep)),
       concat: (xs, o) => tf.concat(xs, o.axis), stack: (xs, o) => tf.stack(xs, o.axis),
-      reshape: ([x], o) => tf.reshape(x, o.shape), transpose: ([x], o) => tf.transpose(x, o.perm || undefined),
+      reshape: ([x], o) => tf.reshape(x, o.shape.map((d, i) => ((o.copy || []).includes(i) ? x.shape[i] : d))), transpose: ([x], o) => tf.transpose(x, o.perm || undefined),
       expandDims: ([x], o) => tf.expandDims(x, o.axis), squeeze: ([x], o) => tf.squeeze(x, o.axis == null ? undefined : [].concat(o.axis)),
       sqrt: ([x]) => tf.sqrt(x), square: ([x]) => tf.square(x), abs: ([x]) => tf.abs(x), exp: ([x]) => tf.exp(x),
       log: ([x]) => tf.log(x), erf: ([x]) => tf.erf(x), sign: ([x]) => tf.sign(x), neg: ([x]) => tf.neg(x),
@@ -1002,12 +1298,124 @@
       sin: ([x]) => tf.sin(x), cos: ([x]) => tf.cos(x), rsqrt: ([x]) => tf.rsqrt(x),
       pow: ([a, b]) => tf.pow(a, b), maximum: ([a, b]) => tf.maximum(a, b), minimum: ([a, b]) => tf.minimum(a, b),
       add: ([a, b]) => tf.add(a, b), sub: ([a, b]) => tf.sub(a, b), mul: ([a, b]) => tf.mul(a, b), div: ([a, b]) => tf.div(a, b),
-      matMul: ([a, b]) => tf.matMul(a, b), greater: ([a, b]) => tf.greater(a, b), greaterEqual: ([a, b]) => tf.greaterEqual(a, b),
+      matMul: ([a, b]) => matMul(a, b), greater: ([a, b]) => tf.greater(a, b), greaterEqual: ([a, b]) => tf.greaterEqual(a, b),
       less: ([a, b]) => tf.less(a, b), lessEqual: ([a, b]) => tf.lessEqual(a, b), equal: ([a, b]) => tf.equal(a, b),
       notEqual: ([a, b]) => tf.notEqual(a, b), where: ([c, a, b]) => tf.where(tf.cast(c, 'bool'), a, b),
       clipByValue: ([x], o) => tf.clipByValue(x, o.min, o.max), softmax: ([x], o) => softmax(x, o),
+      maskedSoftmax: ([x, mask], o) => maskedSoftmax(x, mask, o),
+      split: ([x], o) => tf.split(x, o.sizes, o.axis), einsum: ([a, b], o) => H.einsum(o.equation, a, b),
+      repeat: ([x], o) => repeat(x, o.repeats, o.axis), tile: ([x], o) => tf.tile(x, o.repeats),
+      zerosLike: ([x], o) => (o.dtype ? tf.zeros(x.shape, o.dtype) : tf.zerosLike(x)),
+      onesLike: ([x], o) => (o.dtype ? tf.ones(x.shape, o.dtype) : tf.onesLike(x)),
+      take: ([x, indices], o) => (o.axis == null ? tf.gather(tf.reshape(x, [-1]), tf.cast(indices, 'int32'))
+        : tf.gather(x, tf.cast(indices, 'int32'), o.axis)),
+      takeAlongAxis: ([x, indices], o) => takeAlongAxis(x, indices, o.axis),
+      flip: ([x], o) => tf.reverse(x, o.axis == null ? undefined : o.axis), band: ([x], o) => band(x, o.k, o.upper),
+      argMax: ([x], o) => argMax(x, o), moveaxis: ([x], o) => H.moveAxes(x, o.source, o.destination),
+      log1p: ([x]) => tf.log1p(x), expm1: ([x]) => tf.expm1(x), tan: ([x]) => tf.tan(x),
+      getItem: ([x], o) => getItem(x, o), causalMask: ([x]) => causalMask(x), bandMask: ([m], o) => bandMask(m, o.band),
+      logicalAnd: ([a, b]) => tf.logicalAnd(tf.cast(a, 'bool'), tf.cast(b, 'bool')),
+      logicalOr: ([a, b]) => tf.logicalOr(tf.cast(a, 'bool'), tf.cast(b, 'bool')), logicalNot: ([x]) => tf.logicalNot(tf.cast(x, 'bool')),
+      cast: ([x], o) => (o.dtype ? tf.cast(x, o.dtype) : tf.clone(x)),
     };
-    const SINGLE = new Set(['mean', 'sum', 'max', 'min', 'prod']);
+    const SINGLE = new Set(['mean', 'sum', 'max', 'min', 'prod', 'all', 'any']);
+
+    // numpy's matmul. x @ W (a 2D right side, what a traced layer's add_weight kernel is) runs as one 2D
+    // matMul of the rows; other batch shapes are broadcast explicitly first, because tfjs' BatchMatMul
+    // gradient does not sum over broadcast batch axes (the kernel's gradient came back [3, 16, 8]).
+    function matMul(a, b) {
+      if (b.rank === 2 && a.rank > 2) {
+        const rows = tf.matMul(tf.reshape(a, [-1, a.shape[a.rank - 1]]), b);
+        return tf.reshape(rows, [...a.shape.slice(0, -1), b.shape[1]]);
+      }
+      const batchA = a.shape.slice(0, -2), batchB = b.shape.slice(0, -2);
+      if (batchA.length === batchB.length && batchA.every((d, i) => d === batchB[i])) return tf.matMul(a, b);
+      const rank = Math.max(batchA.length, batchB.length);
+      const pad = (s) => [...new Array(rank - s.length).fill(1), ...s];
+      const batch = pad(batchA).map((d, i) => Math.max(d, pad(batchB)[i]));
+      return tf.matMul(tf.broadcastTo(a, [...batch, ...a.shape.slice(-2)]), tf.broadcastTo(b, [...batch, ...b.shape.slice(-2)]));
+    }
+
+    // (batch, steps, steps) booleans, true where the key position <= the query position: keras-hub's
+    // causal mask for a full sequence of whatever length the input has.
+    function causalMask(x) {
+      const steps = x.shape[1];
+      const lower = tf.linalg.bandPart(tf.ones([steps, steps], 'int32'), -1, 0);
+      return tf.broadcastTo(tf.cast(lower, 'bool'), [x.shape[0], steps, steps]);
+    }
+
+    // (1, queries, keys) booleans, true where |query - key| <= band: keras-hub's sliding attention window.
+    function bandMask(mask, band) {
+      const [, queries, keys] = mask.shape;
+      return tf.expandDims(tf.cast(tf.linalg.bandPart(tf.ones([queries, keys], 'int32'), band, band), 'bool'), 0);
+    }
+
+    // numpy's triu (upper, keep j - i >= k) / tril (keep j - i <= k) on the last two axes.
+    function band(x, k, upper) {
+      const [rows, cols] = x.shape.slice(-2);
+      const i = tf.reshape(tf.range(0, rows, 1, 'int32'), [rows, 1]), j = tf.reshape(tf.range(0, cols, 1, 'int32'), [1, cols]);
+      const offset = tf.sub(j, i);
+      const keep = upper ? tf.greaterEqual(offset, k) : tf.lessEqual(offset, k);
+      return tf.where(tf.broadcastTo(keep, x.shape), x, tf.zerosLike(x));
+    }
+
+    // numpy's argmax: over the flattened tensor when axis is None; keepdims keeps the axis as size 1.
+    function argMax(x, {axis, keepdims}) {
+      if (axis == null) return tf.argMax(tf.reshape(x, [-1]));
+      const found = tf.argMax(x, axis);
+      return keepdims ? tf.expandDims(found, axis) : found;
+    }
+
+    // numpy's take_along_axis (BERT's MaskedLMHead gathers the masked positions): the indices broadcast
+    // against x on every other axis; both are moved so the axis is last and flattened, and each index
+    // is offset to its own row of x (one plain gather, which has a gradient; WASM's gather with
+    // batchDims reads out of bounds).
+    function takeAlongAxis(x, indices, axis) {
+      const a = axis < 0 ? axis + x.rank : axis;
+      const shape = x.shape.map((d, i) => (i === a ? indices.shape[i] : d));
+      const idx = tf.broadcastTo(tf.cast(indices, 'int32'), shape);
+      const last = x.rank - 1;
+      const xs = H.moveAxes(x, [a], [last]), is = H.moveAxes(idx, [a], [last]);
+      const length = xs.shape[last], picks = is.shape[last];
+      const rows = is.size / picks;
+      const offsets = tf.mul(tf.reshape(tf.range(0, rows, 1, 'int32'), [rows, 1]), tf.scalar(length, 'int32'));
+      const flat = tf.reshape(tf.add(tf.reshape(is, [rows, picks]), offsets), [-1]);
+      const taken = tf.gather(tf.reshape(xs, [-1]), flat);
+      return H.moveAxes(tf.reshape(taken, is.shape), [last], [a]);
+    }
+
+    // numpy's repeat along one axis: each entry `repeats` times in a row.
+    function repeat(x, repeats, axis) {
+      const a = axis < 0 ? axis + x.rank : axis;
+      const tiled = tf.tile(tf.expandDims(x, a + 1), [...new Array(a + 1).fill(1), repeats, ...new Array(x.rank - a - 1).fill(1)]);
+      const shape = [...x.shape];
+      shape[a] *= repeats;
+      return tf.reshape(tiled, shape);
+    }
+
+    // x[key] as the exporter normalized it (operations.py _get_item): Python's slice bounds on each
+    // input axis (negative counts from the end, clamped to the axis), then the output layout, where
+    // integer-indexed axes drop out and None adds an axis of size 1.
+    function getItem(x, {axes, layout}) {
+      const clamp = (v, n, fallback) => (v == null ? fallback : Math.min(Math.max(v < 0 ? v + n : v, 0), n));
+      const begin = [], end = [], strides = [];
+      axes.forEach((a, i) => {
+        const n = x.shape[i];
+        if (a.index != null) {
+          const k = a.index < 0 ? a.index + n : a.index;
+          begin.push(k); end.push(k + 1); strides.push(1);
+        } else {
+          const start = clamp(a.start, n, 0);
+          begin.push(start); end.push(Math.max(clamp(a.stop, n, n), start)); strides.push(a.step || 1);
+        }
+      });
+      // slice + gather rather than stridedSlice, which has no gradient in TF.js (BERT's pooler reads x[:, 0]).
+      let y = tf.slice(x, begin, end.map((e, i) => e - begin[i]));
+      strides.forEach((step, axis) => {
+        if (step > 1) y = tf.gather(y, tf.range(0, y.shape[axis], step, 'int32'), axis);
+      });
+      return tf.reshape(y, layout.map((l) => (l.new ? 1 : y.shape[l.axis])));
+    }
 
     // config: op, operands [{tensor: i} | {constant: number or nested array}], options, outputShape
     // (Keras' own static output shape, batch axis included).
@@ -1041,10 +1449,42 @@
       }
     }
 
-    return [WebnetsOperation];
+    // A variable a traced layer created with add_weight (exporter/layers/tracing.py): the layer's
+    // graph reads it where Keras' call() read the attribute. It is called on the graph's first input
+    // only because a TF.js layer needs an input; its output is the variable (no batch axis), and
+    // gradients reach the weight through the identity, so it trains.
+    class WebnetsVariable extends tf.layers.Layer {
+      static className = 'WebnetsVariable';
+
+      constructor(config) {
+        super(config);
+        this.shape = config.shape;
+        this.valueDtype = config.dtype || 'float32';
+      }
+
+      build() {
+        this.value = this.addWeight('value', this.shape, this.valueDtype, tf.initializers.zeros(), null, this.trainable);
+        this.built = true;
+      }
+
+      call() {
+        return tf.clone(this.value.read());
+      }
+
+      computeOutputShape() {
+        return this.shape;
+      }
+
+      getConfig() {
+        return {...super.getConfig(), shape: this.shape, dtype: this.valueDtype};
+      }
+    }
+
+    return [WebnetsOperation, WebnetsVariable];
   }
 
-  // ---- Pooling: the masked mean of Keras 3's GlobalAveragePooling1D (tfjs' ignores masks) ----
+  // ---- Pooling: the masked mean of Keras 3's GlobalAveragePooling1D (tfjs' ignores masks), and
+  // adaptive pooling to sizes that do not divide the input ----
   function definePooling(tf, H) {
     // With a mask (from Embedding(mask_zero=True) or Masking upstream), Keras averages the
     // unmasked steps only: sum(where(mask, x, 0)) / sum(mask). Without one, the plain mean.
@@ -1083,7 +1523,126 @@
       }
     }
 
-    return [WebnetsGlobalAveragePooling1D];
+    // Keras 3's adaptive pooling windows along an axis of `size` pooled to `out`: output i reads
+    // [floor(i * size / out), ceil((i + 1) * size / out)). Keras' TF backend (backend/tensorflow/nn.py
+    // _compute_static_gather_indices) gathers, from stride-1 pools with windows ceil(size / out)
+    // and ceil(size / out) + 1, the one whose window is exactly this one.
+    const adaptiveWindows = (size, out) => Array.from({length: out},
+      (_, i) => [Math.floor((i * size) / out), Math.ceil(((i + 1) * size) / out)]);
+
+    // Keras 3 AdaptiveAveragePooling1D/2D/3D and AdaptiveMaxPooling1D/2D/3D: each spatial axis
+    // pooled to its output size in turn, as Keras does (the mean of means of equal-sized windows
+    // is the mean of the box). reduction: 'average' or 'max'. The translator sends sizes that
+    // divide evenly to tfjs' own pooling layers; this runs the rest.
+    class WebnetsAdaptivePooling extends tf.layers.Layer {
+      static className = 'WebnetsAdaptivePooling';
+
+      constructor(config) {
+        super(config);
+        this.rank = config.rank;
+        this.outputSize = Array.isArray(config.outputSize) ? config.outputSize : Array(this.rank).fill(config.outputSize);
+        this.dataFormat = config.dataFormat || 'channelsLast';
+        this.reduction = config.reduction;
+        if (this.reduction !== 'average' && this.reduction !== 'max') {
+          throw new Error(`${this.name}: reduction '${this.reduction}' is not 'average' or 'max'`);
+        }
+      }
+
+      reduce(x, axis, keepDims) {
+        return this.reduction === 'max' ? tf.max(x, axis, keepDims) : tf.mean(x, axis, keepDims);
+      }
+
+      poolAxis(x, axis, out) {
+        const size = x.shape[axis];
+        if (size % out === 0) {  // equal windows: one reshape and one reduction
+          const shape = x.shape.slice();
+          shape.splice(axis, 1, out, size / out);
+          return this.reduce(tf.reshape(x, shape), axis + 1, false);
+        }
+        const pieces = adaptiveWindows(size, out).map(([start, end]) => {
+          const begin = x.shape.map(() => 0);
+          const extent = x.shape.map(() => -1);
+          begin[axis] = start;
+          extent[axis] = end - start;
+          return this.reduce(tf.slice(x, begin, extent), axis, true);
+        });
+        return tf.concat(pieces, axis);
+      }
+
+      call(inputs) {
+        return tf.tidy(() => {
+          const firstAxis = this.dataFormat === 'channelsFirst' ? 2 : 1;
+          return this.outputSize.reduce((x, out, i) => this.poolAxis(x, firstAxis + i, out), H.one(inputs));
+        });
+      }
+
+      computeOutputShape(inputShape) {
+        const shape = H.oneShape(inputShape);
+        return this.dataFormat === 'channelsFirst' ? [shape[0], shape[1], ...this.outputSize]
+          : [shape[0], ...this.outputSize, shape[shape.length - 1]];
+      }
+
+      getConfig() {
+        return {...super.getConfig(), rank: this.rank, outputSize: this.outputSize, dataFormat: this.dataFormat,
+          reduction: this.reduction};
+      }
+    }
+
+    // x max-pooled along one axis (window, stride, and 'valid' / 'same' padding as TF pads each axis)
+    // by tf.maxPool on a [before, size, 1, after] view of it.
+    function maxPoolAxis(x, axis, window, stride, padding) {
+      if (window === 1 && stride === 1) return x;
+      const product = (dims) => dims.reduce((a, b) => a * b, 1);
+      const view = [product(x.shape.slice(0, axis)), x.shape[axis], 1, product(x.shape.slice(axis + 1))];
+      const pooled = tf.maxPool(tf.reshape(x, view), [window, 1], [stride, 1], padding);
+      const shape = x.shape.slice();
+      shape[axis] = pooled.shape[1];
+      return tf.reshape(pooled, shape);
+    }
+
+    // Keras 3 MaxPooling3D with a pool size of 1 on some axis (C3D's (1, 2, 2)): tfjs-backend-wasm
+    // 4.22's MaxPool3D returns wrong maxima then (off by up to 2.4 on N(0, 1) inputs). The max over
+    // a box is the max along each of its axes in turn, so this pools one axis after the other
+    // with 2D max pooling, which is right on every backend.
+    class WebnetsMaxPooling3D extends tf.layers.Layer {
+      static className = 'WebnetsMaxPooling3D';
+
+      constructor(config) {
+        super(config);
+        const triple = (v) => (Array.isArray(v) ? v : Array(3).fill(v));
+        this.poolSize = triple(config.poolSize == null ? 2 : config.poolSize);
+        this.strides = config.strides == null ? this.poolSize : triple(config.strides);
+        this.padding = config.padding || 'valid';
+        this.dataFormat = config.dataFormat || 'channelsLast';
+      }
+
+      call(inputs) {
+        return tf.tidy(() => {
+          const firstAxis = this.dataFormat === 'channelsFirst' ? 2 : 1;
+          return this.poolSize.reduce((x, window, i) => maxPoolAxis(x, firstAxis + i, window, this.strides[i],
+            this.padding), H.one(inputs));
+        });
+      }
+
+      computeOutputShape(inputShape) {
+        const shape = H.oneShape(inputShape).slice();
+        const firstAxis = this.dataFormat === 'channelsFirst' ? 2 : 1;
+        this.poolSize.forEach((window, i) => {
+          const size = shape[firstAxis + i];
+          if (size == null) return;
+          shape[firstAxis + i] = this.padding === 'same' ? Math.ceil(size / this.strides[i])
+            : Math.floor((size - window) / this.strides[i]) + 1;
+        });
+        return shape;
+      }
+
+      getConfig() {
+        return {...super.getConfig(), poolSize: this.poolSize, strides: this.strides, padding: this.padding,
+          dataFormat: this.dataFormat};
+      }
+    }
+
+    return [WebnetsGlobalAveragePooling1D, WebnetsAdaptivePooling, WebnetsMaxPooling3D];
   }
 
 // --- recurrent: WebnetsSimpleRNN, WebnetsLSTM, WebnetsGRU (Keras 3's cells, fewer kernels) ----
@@ -1105,6 +1664,26 @@ function defineRecurrent(tf, H) {
     if (FAST[key]) return FAST[key];
     const layer = tf.layers.activation({activation: key});
     return (x) => layer.apply(x);
+  }
+
+  // Keras 3's LSTM gates (keras/src/layers/rnn/lstm.py, and conv_lstm.py with convolutions for the
+  // products), order i, f, c, o on the last axis of z = x W + b + h U:
+  //   i, f, o = ra(z_i, z_f, z_o);  c' = f * c + i * a(z_c);  h' = o * a(c')   -> [h', c']
+  function lstmGates(z, c, a, ra) {
+    const [zi, zf, zc, zo] = tf.split(z, 4, z.rank - 1);
+    const c2 = tf.add(tf.mul(ra(zf), c), tf.mul(ra(zi), a(zc)));
+    return [tf.mul(ra(zo), a(c2)), c2];
+  }
+
+  // unit_forget_bias: the LSTM bias starts at [init(u), ones(u), init(2u)] (an initializer only).
+  // Duck-typed tfjs Initializer: addWeight only calls apply(shape, dtype).
+  function forgetBiasInitializer(base, u) {
+    return {
+      apply: (shape, dtype) => tf.tidy(() => tf.concat([base.apply([u], dtype), tf.ones([u], dtype),
+        base.apply([2 * u], dtype)], 0)),
+      getClassName: () => base.getClassName(),
+      getConfig: () => base.getConfig(),
+    };
   }
 
 
@@ -1173,7 +1752,8 @@ function defineRecurrent(tf, H) {
       // Keras 3 passes the upstream mask only to a layer called on one tensor: called with an
       // initial state (and no mask=), it runs unmasked. The exporter sets this then.
       this.ignoreMask = !!a.ignoreMask;
-      this.unroll = !!a.unroll;  // ignored: TF.js loops in JavaScript anyway
+      // TF.js loops in JavaScript anyway; kept only for Keras' unrolled masking quirk (see run()).
+      this.unroll = !!a.unroll;
       // Inference no-ops; training in TF.js does not drop either (Keras does).
       this.dropout = a.dropout || 0;
       this.recurrentDropout = a.recurrentDropout || 0;
@@ -1188,6 +1768,8 @@ function defineRecurrent(tf, H) {
       this.biasConstraint = fromSpec(a.biasConstraint);
       this.supportsMasking = true;
       this.stateSize = stateCount === 1 ? this.units : new Array(stateCount).fill(this.units);
+      // Inside a WebnetsStackedRNN a cell's weights are named cell_<i>/kernel, ...
+      this.weightPrefix = '';
     }
 
     // Bidirectional counts the states (h; LSTM: h, c) to split initial states and outputs.
@@ -1201,17 +1783,25 @@ function defineRecurrent(tf, H) {
 
     build(inputShape) {
       const shape = H.oneShape(inputShape);
-      const inputDim = shape[shape.length - 1];
-      const width = this.gates * this.units;
-      this.kernel = this.addWeight('kernel', [inputDim, width], 'float32', this.kernelInitializer,
+      const name = (weight) => `${this.weightPrefix}${weight}`;
+      this.kernel = this.addWeight(name('kernel'), this.kernelShape(shape), 'float32', this.kernelInitializer,
         this.kernelRegularizer, true, this.kernelConstraint);
-      this.recurrentKernel = this.addWeight('recurrent_kernel', [this.units, width], 'float32',
+      this.recurrentKernel = this.addWeight(name('recurrent_kernel'), this.recurrentKernelShape(), 'float32',
         this.recurrentInitializer, this.recurrentRegularizer, true, this.recurrentConstraint);
       this.bias = this.useBias
-        ? this.addWeight('bias', this.biasShape(), 'float32', this.biasInitializerFor(), this.biasRegularizer,
+        ? this.addWeight(name('bias'), this.biasShape(), 'float32', this.biasInitializerFor(), this.biasRegularizer,
           true, this.biasConstraint)
         : null;
       this.built = true;
+    }
+
+    // Keras' kernel [input features, gates * units] for a sequence of shape `inputShape`.
+    kernelShape(inputShape) {
+      return [inputShape[inputShape.length - 1], this.gates * this.units];
+    }
+
+    recurrentKernelShape() {
+      return [this.units, this.gates * this.units];
     }
 
     biasShape() {
@@ -1223,11 +1813,35 @@ function defineRecurrent(tf, H) {
       return this.useBias ? this.bias.read() : null;
     }
 
+    // The sizes of the states (h; LSTM: h, c), the shapes of the states and of one step's output,
+    // and their rank: what a stack of cells (several sizes) and ConvLSTM (spatial states) change.
+    stateSizes() {
+      return new Array(this.stateCount).fill(this.units);
+    }
+
+    stateShapes(batch) {
+      return this.stateSizes().map((size) => [batch, size]);
+    }
+
+    outputShape(batch) {
+      return [batch, this.units];
+    }
+
+    stateRank() {
+      return 2;
+    }
+
+    // One step's output among the new states a cell returns (every cell here outputs its h).
+    outputOf(states) {
+      return states[0];
+    }
+
     computeOutputShape(inputShape) {
       const shape = H.oneShape(inputShape);
-      const output = this.returnSequences ? [shape[0], shape[1], this.units] : [shape[0], this.units];
+      const step = this.outputShape(shape[0]);
+      const output = this.returnSequences ? [shape[0], shape[1], ...step.slice(1)] : step;
       if (!this.returnState) return output;
-      return [output, ...new Array(this.stateCount).fill(null).map(() => [shape[0], this.units])];
+      return [output, ...this.stateShapes(shape[0])];
     }
 
     computeMask(inputs, mask) {
@@ -1256,64 +1870,87 @@ function defineRecurrent(tf, H) {
         }
         let mask = Array.isArray(kwargs.mask) ? kwargs.mask[0] : kwargs.mask;
         if (this.ignoreMask) mask = null;
-        const [batch, steps, features] = x.shape;
-        const u = this.units;
-        const width = this.gates * u;
-        if (steps === 1 && mask == null) {
+        const [batch, steps] = x.shape;
+        if (steps === 1 && mask == null && typeof this.singleStep === 'function') {
           // One time step (a step model's call): one matMul of [h, x] with the recurrent and input
           // kernels stacked, instead of projecting x first (SimpleRNN 3 -> 2 kernels, LSTM 14 -> 13,
           // GRU 13 -> 10 a step, on WASM).
+          const u = this.units;
           const states = initial != null ? initial
             : new Array(this.stateCount).fill(null).map(() => tf.zeros([batch, u]));
           const prepared = H.derived(this, 'singleStep', () => this.prepareSingleStep());
-          const fresh = this.singleStep(tf.reshape(x, [batch, features]), states, prepared);
+          const fresh = this.singleStep(tf.reshape(x, [batch, x.shape[2]]), states, prepared);
           const output = this.returnSequences ? tf.reshape(fresh[0], [batch, 1, u]) : fresh[0];
           return this.returnState ? [output, ...fresh] : output;
         }
 
-        // One projection for all steps, time-major so that step t is one row block.
-        const flat = steps === 1 ? tf.reshape(x, [batch, features])
-          : tf.reshape(tf.transpose(x, [1, 0, 2]), [steps * batch, features]);
-        const bias = H.derived(this, 'inputBias', () => this.inputBias());
-        const proj = H.matMul2d(flat, this.kernel.read(), bias);
-        const xs = timeSteps(proj, steps, batch, width);
+        const xs = this.stepInputs(x);
         let masks = null;
         let keeps = null;
         if (mask != null) {
-          const m = tf.expandDims(tf.transpose(tf.cast(mask, 'float32'), [1, 0]), 2);  // [time, batch, 1]
+          // [time, batch, 1, ...]: a sample's 0/1 at step t, broadcast over a state of any rank.
+          const m = tf.reshape(tf.transpose(tf.cast(mask, 'float32'), [1, 0]),
+            [steps, batch, ...new Array(this.stateRank() - 1).fill(1)]);
           masks = tf.unstack(m);
           keeps = tf.unstack(tf.sub(1, m));
         }
-        const prepared = H.derived(this, 'prepare', () => this.prepare());
+        const prepared = this.prepared();
 
         // As Keras: a masked step keeps the state; its output is the previous output (zeros
         // before the first unmasked step), or zeros with zero_output_for_mask.
+        // Keras' unrolled loop (keras/src/backend/tensorflow/rnn.py, unroll=True) instead zeroes a
+        // returned sequence once the loop is over, by the mask in *input* order, also when go_backwards
+        // puts the outputs in reverse order; in the loop a masked step repeats the previous output.
+        const unrolledZeros = masks != null && this.unroll && this.goBackwards && this.zeroOutputForMask
+          && this.returnSequences;
+        const zeroOutput = this.zeroOutputForMask && !unrolledZeros;
         const select = (t, a, b) => tf.add(tf.mul(a, masks[t]), tf.mul(b, keeps[t]));
-        const trackOutput = masks != null && initial != null && !this.zeroOutputForMask;
-        let states = initial != null ? initial : new Array(this.stateCount).fill(null).map(() => tf.zeros([batch, u]));
-        let out = trackOutput ? tf.zeros([batch, u]) : null;
+        const trackOutput = masks != null && initial != null && !zeroOutput;
+        let states = initial != null ? initial : this.stateShapes(batch).map((shape) => tf.zeros(shape));
+        let out = trackOutput ? tf.zeros(this.outputShape(batch)) : null;
         const outputs = [];
         for (let n = 0; n < steps; ++n) {
           const t = this.goBackwards ? steps - 1 - n : n;
           const next = tf.tidy(() => {
             const fresh = this.cell(xs[t], states, prepared);
-            if (masks == null) return [fresh[0], ...fresh];
+            const output = this.outputOf(fresh);
+            if (masks == null) return [output, ...fresh];
             const kept = fresh.map((s, i) => select(t, s, states[i]));
-            if (this.zeroOutputForMask) return [tf.mul(fresh[0], masks[t]), ...kept];
-            return [trackOutput ? select(t, fresh[0], out) : kept[0], ...kept];
+            if (zeroOutput) return [tf.mul(output, masks[t]), ...kept];
+            return [trackOutput ? select(t, output, out) : this.outputOf(kept), ...kept];
           });
           out = next[0];
           states = next.slice(1);
           if (this.returnSequences) outputs.push(out);
         }
-        if (steps === 0) out = tf.zeros([batch, u]);
+        if (steps === 0) out = tf.zeros(this.outputShape(batch));
         let output = out;
         if (this.returnSequences) {
-          output = steps === 0 ? tf.zeros([batch, 0, u])
-            : (steps === 1 ? tf.reshape(outputs[0], [batch, 1, u]) : tf.stack(outputs, 1));
+          output = steps === 0 ? tf.zeros([batch, 0, ...this.outputShape(batch).slice(1)])
+            : (steps === 1 ? tf.expandDims(outputs[0], 1) : tf.stack(outputs, 1));
+          if (unrolledZeros) {
+            output = tf.mul(output, tf.reshape(tf.cast(mask, 'float32'),
+              [batch, steps, ...new Array(this.stateRank() - 1).fill(1)]));
+          }
         }
         return this.returnState ? [output, ...states] : output;
       });
+    }
+
+    // The cell's input at every step, x W + b: one projection for all steps, time-major so that
+    // step t is one row block.
+    stepInputs(x) {
+      const [batch, steps, features] = x.shape;
+      const flat = steps === 1 ? tf.reshape(x, [batch, features])
+        : tf.reshape(tf.transpose(x, [1, 0, 2]), [steps * batch, features]);
+      const bias = H.derived(this, 'inputBias', () => this.inputBias());
+      const proj = H.matMul2d(flat, this.kernel.read(), bias);
+      return timeSteps(proj, steps, batch, this.gates * this.units);
+    }
+
+    // What prepare() derives from the weights, kept while they keep their data.
+    prepared() {
+      return H.derived(this, 'prepare', () => this.prepare());
     }
 
     getConfig() {
@@ -1387,16 +2024,7 @@ function defineRecurrent(tf, H) {
     }
 
     biasInitializerFor() {
-      if (!this.unitForgetBias) return this.biasInitializer;
-      const u = this.units;
-      const base = this.biasInitializer;
-      // Duck-typed tfjs Initializer: addWeight only calls apply(shape, dtype).
-      return {
-        apply: (shape, dtype) => tf.tidy(() => tf.concat([base.apply([u], dtype), tf.ones([u], dtype),
-          base.apply([2 * u], dtype)], 0)),
-        getClassName: () => base.getClassName(),
-        getConfig: () => base.getConfig(),
-      };
+      return this.unitForgetBias ? forgetBiasInitializer(this.biasInitializer, this.units) : this.biasInitializer;
     }
 
     prepare() {
@@ -1418,10 +2046,7 @@ function defineRecurrent(tf, H) {
 
     // z = x W + b + h U, [batch, 4u] -> [h', c']
     fromGates(z, c) {
-      const [zi, zf, zc, zo] = tf.split(z, 4, 1);
-      const ra = this.recurrentActivationFn;
-      const c2 = tf.add(tf.mul(ra(zf), c), tf.mul(ra(zi), this.activationFn(zc)));
-      return [tf.mul(ra(zo), this.activationFn(c2)), c2];
+      return lstmGates(z, c, this.activationFn, this.recurrentActivationFn);
     }
 
     getConfig() {
@@ -1527,7 +2152,249 @@ function defineRecurrent(tf, H) {
     }
   }
 
-  return [WebnetsSimpleRNN, WebnetsLSTM, WebnetsGRU];
+  // Keras 3 RNN(StackedRNNCells([...])) (keras/src/layers/rnn/stacked_rnn_cells.py): every step runs the
+  // cells in order, each on the previous cell's output of that step; the layer outputs the last cell's
+  // output and returns every cell's states, flattened in cell order (an LSTM cell's h, c), as Keras'
+  // functional graph numbers them. Keras masks all cells' states together at a masked step, which a chain
+  // of separate layers would not reproduce with go_backwards (the next layer would get the mask in input
+  // order, its input in reverse order) nor split initial states for. The cells are WebnetsSimpleRNN /
+  // WebnetsLSTM / WebnetsGRU objects used for their weights and step math only (never applied), their
+  // weights named cell_<i>/kernel, cell_<i>/recurrent_kernel, cell_<i>/bias inside this layer.
+  const RNN_KEYS = ['returnSequences', 'returnState', 'goBackwards', 'stateful', 'unroll', 'zeroOutputForMask',
+    'ignoreMask'];
+
+  class WebnetsStackedRNN extends WebnetsRecurrent {
+    static className = 'WebnetsStackedRNN';
+
+    constructor(args) {
+      const a = normalize(args);
+      const cells = (a.cells || []).map((spec) => {
+        const className = spec && (spec.className || spec.class_name);
+        const Cell = STACKABLE[className];
+        if (!Cell) {
+          throw new Error(`WebnetsStackedRNN '${a.name}': a cell of class ${className} cannot be stacked; ` +
+            `expected one of ${Object.keys(STACKABLE).join(', ')}.`);
+        }
+        return new Cell({...normalize(spec.config), returnSequences: false, returnState: false});
+      });
+      if (!cells.length) throw new Error(`WebnetsStackedRNN '${a.name}': no cells.`);
+      super({...a, units: cells[cells.length - 1].units}, 1, cells.reduce((n, cell) => n + cell.stateCount, 0));
+      this.cells = cells;
+      this.stateSize = this.stateSizes();
+    }
+
+    // The cells' weights, as tfjs' own StackedRNNCells lists them (training and loading go through these).
+    get trainableWeights() {
+      return this.trainable ? this.cells.flatMap((cell) => cell.trainableWeights) : [];
+    }
+
+    get nonTrainableWeights() {
+      return this.cells.flatMap((cell) => (this.trainable ? cell.nonTrainableWeights : cell.weights));
+    }
+
+    build(inputShape) {
+      const shape = H.oneShape(inputShape);
+      let features = shape[shape.length - 1];
+      this.cells.forEach((cell, i) => {
+        cell.weightPrefix = `cell_${i}/`;
+        cell.build([shape[0], shape[1], features]);
+        features = cell.units;
+      });
+      this.built = true;
+    }
+
+    stateSizes() {
+      return this.cells.flatMap((cell) => cell.stateSizes());
+    }
+
+    // The first cell's inputs are projected for all steps at once; the others' inside each step.
+    stepInputs(x) {
+      return this.cells[0].stepInputs(x);
+    }
+
+    prepared() {
+      return this.cells.map((cell) => ({recurrent: cell.prepared(),
+        bias: H.derived(cell, 'inputBias', () => cell.inputBias())}));
+    }
+
+    cell(x, states, prepared) {
+      const fresh = [];
+      let input = null;
+      this.cells.forEach((cell, k) => {
+        const own = states.slice(fresh.length, fresh.length + cell.stateCount);
+        const projected = k === 0 ? x : H.matMul2d(input, cell.kernel.read(), prepared[k].bias);
+        const next = cell.cell(projected, own, prepared[k].recurrent);
+        input = cell.outputOf(next);
+        fresh.push(...next);
+      });
+      return fresh;
+    }
+
+    // The last cell's output: the first of its states.
+    outputOf(states) {
+      return states[states.length - this.cells[this.cells.length - 1].stateCount];
+    }
+
+    getConfig() {
+      const own = super.getConfig();
+      const config = tf.layers.Layer.prototype.getConfig.call(this);
+      RNN_KEYS.forEach((key) => { config[key] = own[key]; });
+      config.cells = this.cells.map((cell) => {
+        const cellConfig = cell.getConfig();
+        ['name', ...RNN_KEYS].forEach((key) => delete cellConfig[key]);
+        return {className: cell.constructor.className, config: cellConfig};
+      });
+      return config;
+    }
+  }
+
+  const STACKABLE = {WebnetsSimpleRNN, WebnetsLSTM, WebnetsGRU};
+
+  // Keras 3 ConvLSTM1D / 2D / 3D (keras/src/layers/rnn/conv_lstm.py): an LSTM whose products are
+  // convolutions,  z = conv(x, W; strides, padding, dilation_rate) + b + conv(h, U; stride 1, 'same', no
+  // dilation),  gates i, f, c, o on the channel axis (lstmGates); h and c have the shape of the input
+  // convolution's output. Keras convolves each gate apart; one convolution with all 4 * filters output
+  // channels computes the same sums. The input convolution runs once for all steps (time folded into the
+  // batch), leaving one recurrent convolution a step (tfjs' ConvLSTM2D splits its kernels and runs eight).
+  // The exporter keeps tfjs' ConvLSTM2D where it is exact; this class runs ConvLSTM1D, ConvLSTM3D, and
+  // ConvLSTM2D with channels_first, an initial_state or a mask.
+  // channels_first runs as channels_last: the sequence and initial states are transposed in, the
+  // outputs and states back (tfjs-backend-wasm's convolutions take channels_last only).
+  class WebnetsConvLSTM extends WebnetsRecurrent {
+    static className = 'WebnetsConvLSTM';
+
+    constructor(args) {
+      const a = normalize(args);
+      super({...a, units: a.filters}, 4, 2);
+      this.rank = a.rank;
+      if (![1, 2, 3].includes(this.rank)) {
+        throw new Error(`WebnetsConvLSTM '${this.name}': rank must be 1, 2 or 3, got ${this.rank}.`);
+      }
+      const perAxis = (value) => (Array.isArray(value) ? value.slice() : new Array(this.rank).fill(value));
+      this.filters = a.filters;
+      this.kernelSize = perAxis(a.kernelSize);
+      this.strides = perAxis(a.strides == null ? 1 : a.strides);
+      this.dilationRate = perAxis(a.dilationRate == null ? 1 : a.dilationRate);
+      this.padding = camel(String(a.padding || 'valid')).toLowerCase();
+      this.dataFormat = camel(String(a.dataFormat || 'channels_last'));  // 'channelsLast' / 'channelsFirst'
+      this.channelsFirst = this.dataFormat === 'channelsFirst';
+      this.unitForgetBias = a.unitForgetBias == null ? true : !!a.unitForgetBias;
+      this.outSpatial = null;
+    }
+
+    biasInitializerFor() {
+      return this.unitForgetBias ? forgetBiasInitializer(this.biasInitializer, this.filters) : this.biasInitializer;
+    }
+
+    // One step's input shape, channels last: [...spatial, channels].
+    stepShape(inputShape) {
+      const step = inputShape.slice(2);
+      return this.channelsFirst ? [...step.slice(1), step[0]] : step;
+    }
+
+    // The input convolution's output size on each spatial axis (Keras' compute_conv_output_shape).
+    spatialOut(spatial) {
+      return spatial.map((size, d) => {
+        if (size == null) return null;
+        const span = (this.kernelSize[d] - 1) * this.dilationRate[d] + 1;
+        return this.padding === 'same' ? Math.ceil(size / this.strides[d])
+          : Math.floor((size - span) / this.strides[d]) + 1;
+      });
+    }
+
+    build(inputShape) {
+      const step = this.stepShape(H.oneShape(inputShape));
+      this.outSpatial = this.spatialOut(step.slice(0, -1));
+      super.build(inputShape);
+    }
+
+    kernelShape(inputShape) {
+      const step = this.stepShape(inputShape);
+      return [...this.kernelSize, step[step.length - 1], 4 * this.filters];
+    }
+
+    recurrentKernelShape() {
+      return [...this.kernelSize, this.filters, 4 * this.filters];
+    }
+
+    stateShapes(batch) {
+      return [this.outputShape(batch), this.outputShape(batch)];
+    }
+
+    outputShape(batch) {
+      return [batch, ...this.outSpatial, this.filters];
+    }
+
+    stateRank() {
+      return this.rank + 2;
+    }
+
+    convolve(x, kernel, strides, padding, dilations) {
+      if (this.rank === 1) return tf.conv1d(x, kernel, strides[0], padding, 'NWC', dilations[0]);
+      if (this.rank === 2) return tf.conv2d(x, kernel, strides, padding, 'NHWC', dilations);
+      return tf.conv3d(x, kernel, strides, padding, 'NDHWC', dilations);
+    }
+
+    // The input convolution of all steps at once, time-major, then one [batch, ...spatial, 4 * filters]
+    // tensor a step (through timeSteps, which spares WASM's slices).
+    stepInputs(x) {
+      const [batch, steps, ...step] = x.shape;
+      const flat = tf.reshape(tf.transpose(x, [1, 0, ...step.map((_, i) => i + 2)]), [steps * batch, ...step]);
+      let proj = this.convolve(flat, this.kernel.read(), this.strides, this.padding, this.dilationRate);
+      if (this.useBias) proj = tf.add(proj, this.bias.read());
+      const shape = proj.shape.slice(1);
+      const size = shape.reduce((n, d) => n * d, 1);
+      return timeSteps(tf.reshape(proj, [steps * batch, size]), steps, batch, size)
+        .map((z) => tf.reshape(z, [batch, ...shape]));
+    }
+
+    prepare() {
+      return this.recurrentKernel.read();
+    }
+
+    cell(x, [h, c], recurrent) {
+      const ones = new Array(this.rank).fill(1);
+      return lstmGates(tf.add(x, this.convolve(h, recurrent, ones, 'same', ones)), c, this.activationFn,
+        this.recurrentActivationFn);
+    }
+
+    run(inputs, kwargs) {
+      if (!this.channelsFirst) return super.run(inputs, kwargs);
+      return tf.tidy(() => {
+        const axes = (n) => Array.from({length: n}, (_, i) => i);
+        const spatial = axes(this.rank);
+        // [lead..., C, s...] <-> [lead..., s..., C], `lead` axes (batch, time) left in place.
+        const toLast = (t, lead) => tf.transpose(t, [...axes(lead), ...spatial.map((i) => lead + 1 + i), lead]);
+        const toFirst = (t, lead) => tf.transpose(t, [...axes(lead), lead + this.rank, ...spatial.map((i) => lead + i)]);
+        const list = Array.isArray(inputs) ? inputs : [inputs];
+        let initial = list.length > 1 ? list.slice(1) : kwargs.initialState;
+        if (initial != null && !Array.isArray(initial)) initial = [initial];
+        const result = super.run(toLast(list[0], 2),
+          {...kwargs, initialState: initial == null ? null : initial.map((s) => toLast(s, 1))});
+        const outputs = (Array.isArray(result) ? result : [result])
+          .map((t, i) => toFirst(t, i === 0 && this.returnSequences ? 2 : 1));
+        return Array.isArray(result) ? outputs : outputs[0];
+      });
+    }
+
+    computeOutputShape(inputShape) {
+      const shape = H.oneShape(inputShape);
+      const spatial = this.spatialOut(this.stepShape(shape).slice(0, -1));
+      const state = this.channelsFirst ? [shape[0], this.filters, ...spatial] : [shape[0], ...spatial, this.filters];
+      const output = this.returnSequences ? [shape[0], shape[1], ...state.slice(1)] : state;
+      return this.returnState ? [output, state, state.slice()] : output;
+    }
+
+    getConfig() {
+      const config = {...super.getConfig(), rank: this.rank, filters: this.filters, kernelSize: this.kernelSize,
+        strides: this.strides, padding: this.padding, dataFormat: this.dataFormat, dilationRate: this.dilationRate,
+        unitForgetBias: this.unitForgetBias};
+      delete config.units;
+      return config;
+    }
+  }
+
+  return [WebnetsSimpleRNN, WebnetsLSTM, WebnetsGRU, WebnetsStackedRNN, WebnetsConvLSTM];
 }
 
   // ---- Resizing: Keras 3's half-pixel bilinear / nearest, crop or pad to the aspect ratio ----
@@ -1719,26 +2586,781 @@ function defineRecurrent(tf, H) {
       }
     }
 
-    return [WebnetsResizing, WebnetsUpSampling2D, WebnetsCenterCrop];
+    // x with each element repeated `times` times along `axis`: copies joined on a new axis after it,
+    // folded back in. Exact, and its gradient (the sum over the copies) is plain slices on every backend.
+    function repeatAxis(x, axis, times) {
+      if (times === 1) return x;
+      const shape = x.shape.slice();
+      shape[axis] *= times;
+      return tf.reshape(tf.concat(Array(times).fill(tf.expandDims(x, axis + 1)), axis + 1), shape);
+    }
+
+    // Keras 3 UpSampling3D: each voxel repeated size[i] times along spatial axis i (ops.repeat,
+    // up_sampling3d.py). tfjs has no 3D layer, and a lowering through its nearest UpSampling2D would
+    // train wrongly on the CPU backend: its ResizeNearestNeighborGrad is wrong for batches above one.
+    class WebnetsUpSampling3D extends tf.layers.Layer {
+      static className = 'WebnetsUpSampling3D';
+
+      constructor(config) {
+        super(config);
+        this.size = Array.isArray(config.size) ? config.size : Array(3).fill(config.size == null ? 2 : config.size);
+        this.dataFormat = config.dataFormat || 'channelsLast';
+      }
+
+      call(inputs) {
+        return tf.tidy(() => {
+          const firstAxis = this.dataFormat === 'channelsFirst' ? 2 : 1;
+          return this.size.reduce((x, times, i) => repeatAxis(x, firstAxis + i, times), H.one(inputs));
+        });
+      }
+
+      computeOutputShape(inputShape) {
+        const shape = H.oneShape(inputShape).slice();
+        const firstAxis = this.dataFormat === 'channelsFirst' ? 2 : 1;
+        this.size.forEach((times, i) => {
+          if (shape[firstAxis + i] != null) shape[firstAxis + i] *= times;
+        });
+        return shape;
+      }
+
+      getConfig() {
+        return {...super.getConfig(), size: this.size, dataFormat: this.dataFormat};
+      }
+    }
+
+    return [WebnetsResizing, WebnetsUpSampling2D, WebnetsCenterCrop, WebnetsUpSampling3D];
   }
 
   // ---- Embedding: ReversibleEmbedding (the tied output projection of language models) ----
   function defineEmbedding(tf, H) {
-    return [];
+    // Keras 3 ReversibleEmbedding. On token ids it is Keras' Embedding: ids cast to int32 (floats
+    // truncated), rows of `embeddings` taken. Called with reverse=True on vectors [..., outputDim] it
+    // projects them to logits [..., inputDim]: x embeddings^T (tieWeights) or x reverse_embeddings, then
+    // tanh(logits / logitSoftCap) * logitSoftCap when a soft cap is set.
+    // A language model calls one layer both ways (ids in, logits out): in TF.js too it is one layer with
+    // ONE embeddings weight, which receives the gradients of both calls, as in Keras. TF.js hands a layer
+    // no per-call arguments, so the direction comes from the input's rank: reverseRanks lists the ranks
+    // of the reverse calls (the exporter checks that no lookup has one of them).
+    // Masks: Keras sets the mask_zero padding mask on the real tensors only, not in the graph the exporter
+    // reads; the exporter refuses models in which a layer would use it, so none is produced here.
+    class WebnetsReversibleEmbedding extends tf.layers.Layer {
+      static className = 'WebnetsReversibleEmbedding';
+
+      constructor(config) {
+        super(config);
+        this.inputDim = config.inputDim;
+        this.outputDim = config.outputDim;
+        this.tieWeights = config.tieWeights !== false;
+        this.logitSoftCap = config.logitSoftCap == null ? null : config.logitSoftCap;
+        this.reverseRanks = config.reverseRanks || [];
+        this.embeddingsInitializer = config.embeddingsInitializer == null ? null : config.embeddingsInitializer;
+        this.embeddingsRegularizer = config.embeddingsRegularizer == null ? null : config.embeddingsRegularizer;
+        this.embeddingsConstraint = config.embeddingsConstraint == null ? null : config.embeddingsConstraint;
+        this.supportsMasking = true;
+      }
+
+      build() {
+        // Keras initializes reverse_embeddings with embeddings_initializer, without regularizer or constraint.
+        const init = () => H.fromSpec(this.embeddingsInitializer, 'randomUniform');
+        this.embeddings = this.addWeight('embeddings', [this.inputDim, this.outputDim], 'float32', init(),
+          undefined, true, H.fromSpec(this.embeddingsConstraint));
+        this.regularizer = H.fromSpec(this.embeddingsRegularizer);
+        if (!this.tieWeights) {
+          this.reverseEmbeddings = this.addWeight('reverse_embeddings', [this.outputDim, this.inputDim], 'float32',
+            init());
+        }
+        this.built = true;
+      }
+
+      isReverse(rank) {
+        return this.reverseRanks.includes(rank);
+      }
+
+      // embeddings_regularizer. tfjs' model asks a layer for its losses once per call of it in the model
+      // (Container.calculateLosses), a language model calls this one twice, and Keras adds a weight's
+      // penalty once: each call's share is the penalty divided by the number of calls.
+      calculateLosses() {
+        if (this.regularizer == null || !this.built) return [];
+        const calls = Math.max(1, this.inboundNodes.length);
+        return [tf.div(this.regularizer.apply(this.embeddings.read()), calls)];
+      }
+
+      call(inputs) {
+        return tf.tidy(() => {
+          const x = H.one(inputs);
+          if (!this.isReverse(x.rank)) {
+            return tf.gather(this.embeddings.read(), x.dtype === 'int32' ? x : tf.cast(x, 'int32'));
+          }
+          const flat = tf.reshape(x, [-1, this.outputDim]);
+          let logits = this.tieWeights ? tf.matMul(flat, this.embeddings.read(), false, true)
+            : tf.matMul(flat, this.reverseEmbeddings.read());
+          if (this.logitSoftCap != null) logits = tf.mul(tf.tanh(tf.div(logits, this.logitSoftCap)), this.logitSoftCap);
+          return tf.reshape(logits, [...x.shape.slice(0, -1), this.inputDim]);
+        });
+      }
+
+      computeOutputShape(inputShape) {
+        const shape = H.oneShape(inputShape);
+        return this.isReverse(shape.length) ? [...shape.slice(0, -1), this.inputDim] : [...shape, this.outputDim];
+      }
+
+      computeMask() {
+        return null;
+      }
+
+      getConfig() {
+        return {...super.getConfig(), inputDim: this.inputDim, outputDim: this.outputDim, tieWeights: this.tieWeights,
+          logitSoftCap: this.logitSoftCap, reverseRanks: this.reverseRanks,
+          embeddingsInitializer: this.embeddingsInitializer, embeddingsRegularizer: this.embeddingsRegularizer,
+          embeddingsConstraint: this.embeddingsConstraint};
+      }
+    }
+
+    return [WebnetsReversibleEmbedding];
   }
 
   // ---- Signal: the audio front ends (STFTSpectrogram, MelSpectrogram) ----
   function defineSignal(tf, H) {
-    return [];
+    // conv1d of every channel of `signals` [B, C, T] with `kernel` [frameLength, 1, bins]: the frames
+    // of each channel times the kernel's columns (Keras' STFTSpectrogram._apply_conv, and the DFT of
+    // tf.signal.stft as MelSpectrogram computes it). Returns [B, C, frames, bins]. TF.js' conv1d pads
+    // 'same' as TensorFlow does (half of the total padding before, the rest after).
+    function framesTimesKernel(signals, kernel, stride, padding) {
+      const [b, c, t] = signals.shape;
+      const y = tf.conv1d(tf.reshape(signals, [b * c, t, 1]), kernel, stride, padding);
+      return tf.reshape(y, [b, c, y.shape[1], y.shape[2]]);
+    }
+
+    // Keras 3 STFTSpectrogram: convolutions with its real_kernel / imag_kernel weights (the windowed
+    // DFT basis Keras' STFT initializer made; trainable, as in Keras), then the output mode.
+    class WebnetsSTFTSpectrogram extends tf.layers.Layer {
+      static className = 'WebnetsSTFTSpectrogram';
+
+      constructor(config) {
+        super(config);
+        this.mode = config.mode || 'log';
+        this.frameLength = config.frameLength;
+        this.frameStep = config.frameStep;  // resolved by the exporter (Keras' frame_length // 2 default)
+        this.fftLength = config.fftLength;  // resolved too; bins = fftLength // 2 + 1
+        this.padding = config.padding || 'valid';
+        this.expandDims = Boolean(config.expandDims);
+        this.dataFormat = config.dataFormat || 'channelsLast';
+        this.epsilon = config.epsilon == null ? 1e-7 : config.epsilon;  // keras.backend.epsilon() at export
+      }
+
+      build() {
+        const shape = [this.frameLength, 1, Math.floor(this.fftLength / 2) + 1];
+        const zeros = tf.initializers.zeros();
+        if (this.mode !== 'imag') this.realKernel = this.addWeight('real_kernel', shape, 'float32', zeros);
+        if (this.mode !== 'real') this.imagKernel = this.addWeight('imag_kernel', shape, 'float32', zeros);
+        this.built = true;
+      }
+
+      call(inputs) {
+        return tf.tidy(() => {
+          const x = H.one(inputs);
+          const signals = this.dataFormat === 'channelsFirst' ? x : tf.transpose(x, [0, 2, 1]);  // [B, C, T]
+          const part = (kernel) => framesTimesKernel(signals, kernel.read(), this.frameStep, this.padding);
+          const real = this.realKernel ? part(this.realKernel) : null;
+          const imag = this.imagKernel ? part(this.imagKernel) : null;
+          return this.arrange(this.modeOutput(real, imag));  // [B, C, frames, bins] -> Keras' layout
+        });
+      }
+
+      // STFTSpectrogram.call's modes, on [B, C, frames, bins].
+      modeOutput(real, imag) {
+        if (this.mode === 'real') return real;
+        if (this.mode === 'imag') return imag;
+        if (this.mode === 'angle') return tf.atan2(imag, real);
+        if (this.mode === 'stft') return tf.concat([real, imag], 3);
+        const power = tf.add(tf.square(real), tf.square(imag));
+        if (this.mode === 'psd') {
+          // power + the inner bins again: every bin but the first and the last counts twice.
+          const bins = power.shape[3];
+          const inner = tf.slice(power, [0, 0, 0, 1], [-1, -1, -1, bins - 2]);
+          return tf.add(power, tf.pad(inner, [[0, 0], [0, 0], [0, 0], [1, 1]]));
+        }
+        const magnitude = tf.sqrt(tf.maximum(power, this.epsilon));
+        return this.mode === 'magnitude' ? magnitude : tf.log(tf.maximum(magnitude, this.epsilon));
+      }
+
+      // Keras' _adjust_shapes from [B, C, frames, bins]: channels_last [B, frames, C * bins] or, with
+      // expand_dims, [B, frames, bins, C]; channels_first [B, C * bins, frames] or [B, C, frames, bins].
+      arrange(y) {
+        const [b, c, frames, bins] = y.shape;
+        if (this.dataFormat === 'channelsFirst') {
+          return this.expandDims ? y : tf.reshape(tf.transpose(y, [0, 1, 3, 2]), [b, c * bins, frames]);
+        }
+        return this.expandDims ? tf.transpose(y, [0, 2, 3, 1])
+          : tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [b, frames, c * bins]);
+      }
+
+      computeOutputShape(inputShape) {
+        const shape = H.oneShape(inputShape);
+        const first = this.dataFormat === 'channelsFirst';
+        const [channels, time] = first ? [shape[1], shape[2]] : [shape[2], shape[1]];
+        const bins = (Math.floor(this.fftLength / 2) + 1) * (this.mode === 'stft' ? 2 : 1);
+        const frames = time == null ? null : (this.padding === 'same' ? Math.ceil(time / this.frameStep)
+          : Math.floor((time - this.frameLength) / this.frameStep) + 1);
+        const flat = channels == null ? null : channels * bins;
+        if (this.expandDims) return first ? [shape[0], channels, frames, bins] : [shape[0], frames, bins, channels];
+        return first ? [shape[0], flat, frames] : [shape[0], frames, flat];
+      }
+
+      getConfig() {
+        return {...super.getConfig(), mode: this.mode, frameLength: this.frameLength, frameStep: this.frameStep,
+          fftLength: this.fftLength, padding: this.padding, expandDims: this.expandDims, dataFormat: this.dataFormat,
+          epsilon: this.epsilon};
+      }
+    }
+
+    // The analysis window of Keras' TensorFlow stft (backend/tensorflow/math.py): a periodic Hann or
+    // Hamming window of sequenceLength (or the given values), zero-padded on both sides to fftLength
+    // as Keras pads it ((fft - seq) // 2 before). With no window, tf.signal.stft takes the frames of
+    // fftLength samples as they are: sequenceLength plays no part.
+    function stftWindow(window, sequenceLength, fftLength) {
+      if (window == null) return new Float64Array(fftLength).fill(1);
+      const n = sequenceLength;
+      // tf.signal's raised cosine a - b cos(2 pi i / d), periodic (as Keras asks): d = n for an even n, but
+      // n - 1 for an odd one (TensorFlow's window_ops._raised_cosine_window), and [1] for n = 1.
+      const d = n % 2 === 0 ? n : n - 1;
+      const raised = (a, b) => Array.from({length: n},
+        (_, i) => (n === 1 ? 1 : a - b * Math.cos((2 * Math.PI * i) / d)));
+      let values;
+      if (Array.isArray(window)) values = window;
+      else if (window === 'hann') values = raised(0.5, 0.5);
+      else if (window === 'hamming') values = raised(0.54, 0.46);
+      else throw new Error(`webnets-layers.js: unknown stft window '${window}' (hann, hamming, values or null)`);
+      const before = Math.floor((fftLength - n) / 2);
+      const padded = new Float64Array(fftLength);
+      values.forEach((v, i) => { padded[before + i] = v; });
+      return padded;
+    }
+
+    // [fftLength, 1, 2 * bins]: the windowed DFT basis, cosines then sines, so that one conv1d over a
+    // signal gives each frame's real and (negated) imaginary rfft parts. Angles from (k n mod N), in
+    // float64, so the basis is exact to float32 rounding.
+    function dftKernel(window, fftLength) {
+      const bins = Math.floor(fftLength / 2) + 1;
+      const data = new Float32Array(fftLength * 2 * bins);
+      for (let n = 0; n < fftLength; n++) {
+        for (let k = 0; k < bins; k++) {
+          const angle = (2 * Math.PI * ((k * n) % fftLength)) / fftLength;
+          data[n * 2 * bins + k] = window[n] * Math.cos(angle);
+          data[n * 2 * bins + bins + k] = window[n] * Math.sin(angle);
+        }
+      }
+      return tf.tensor3d(data, [fftLength, 1, 2 * bins]);
+    }
+
+    // Keras 3 MelSpectrogram: the magnitude of ops.stft (center=True: reflect-padded by fftLength // 2,
+    // frames of fftLength every sequenceStride, the window above), raised to magExp, times Keras' own
+    // mel matrix (a weight the exporter computed with MelSpectrogram.linear_to_mel_weight_matrix), then
+    // optionally decibels, output [batch, melBins, frames]. TF.js' WASM backend has no FFT kernel, so
+    // the DFT is a conv1d with the basis. As in Keras' _dbscale, the top_db floor is relative to the
+    // maximum over the whole batch (ops.max with no axis), so a sample's output depends on its batch.
+    class WebnetsMelSpectrogram extends tf.layers.Layer {
+      static className = 'WebnetsMelSpectrogram';
+
+      constructor(config) {
+        super(config);
+        this.fftLength = config.fftLength;
+        this.sequenceStride = config.sequenceStride;
+        this.sequenceLength = config.sequenceLength || config.fftLength;
+        this.window = config.window === undefined ? 'hann' : config.window;
+        this.numMelBins = config.numMelBins;
+        this.powerToDb = config.powerToDb !== false;
+        this.topDb = config.topDb;
+        this.magExp = config.magExp;
+        this.minPower = config.minPower;
+        this.refPower = config.refPower;
+      }
+
+      build() {
+        const bins = Math.floor(this.fftLength / 2) + 1;
+        this.melWeights = this.addWeight('mel_weights', [bins, this.numMelBins], 'float32', tf.initializers.zeros(),
+          undefined, false);
+        this.basis = tf.keep(dftKernel(stftWindow(this.window, this.sequenceLength, this.fftLength), this.fftLength));
+        this.built = true;
+      }
+
+      call(inputs) {
+        return tf.tidy(() => {
+          const x = H.one(inputs);  // [B, T]
+          const half = Math.floor(this.fftLength / 2);
+          const padded = tf.mirrorPad(x, [[0, 0], [half, half]], 'reflect');
+          const parts = framesTimesKernel(tf.expandDims(padded, 1), this.basis, this.sequenceStride, 'valid');
+          const [b, , frames, both] = parts.shape;
+          const bins = both / 2;
+          const real = tf.slice(parts, [0, 0, 0, 0], [-1, -1, -1, bins]);
+          const imag = tf.slice(parts, [0, 0, 0, bins], [-1, -1, -1, bins]);
+          // Keras: sqrt(real^2 + imag^2) ** mag_exp, then tensordot with the mel matrix.
+          const spec = tf.pow(tf.sqrt(tf.add(tf.square(real), tf.square(imag))), this.magExp);
+          let mel = tf.reshape(tf.matMul(tf.reshape(spec, [b * frames, bins]), this.melWeights.read()),
+            [b, frames, this.numMelBins]);
+          if (this.powerToDb) mel = this.decibels(mel);
+          return tf.transpose(mel, [0, 2, 1]);
+        });
+      }
+
+      // Keras' _dbscale: 10 log10(max(S, min_power)) - 10 log10(max(|ref_power|, min_power)), floored at
+      // (its maximum over everything) - top_db. log10 as Keras' TF backend computes it: log(x) / log(10).
+      decibels(mel) {
+        const log10 = (t) => tf.div(tf.log(t), tf.log(tf.scalar(10)));
+        const reference = tf.mul(10, log10(tf.maximum(tf.abs(tf.scalar(this.refPower)), this.minPower)));
+        const logSpec = tf.sub(tf.mul(10, log10(tf.maximum(mel, this.minPower))), reference);
+        return tf.maximum(logSpec, tf.sub(tf.max(logSpec), this.topDb));
+      }
+
+      computeOutputShape(inputShape) {
+        const [batch, time] = H.oneShape(inputShape);
+        const half = Math.floor(this.fftLength / 2);
+        const frames = time == null ? null : Math.floor((time + 2 * half - this.fftLength) / this.sequenceStride) + 1;
+        return [batch, this.numMelBins, frames];
+      }
+
+      getConfig() {
+        return {...super.getConfig(), fftLength: this.fftLength, sequenceStride: this.sequenceStride,
+          sequenceLength: this.sequenceLength, window: this.window, numMelBins: this.numMelBins,
+          powerToDb: this.powerToDb, topDb: this.topDb, magExp: this.magExp, minPower: this.minPower,
+          refPower: this.refPower};
+      }
+
+      dispose() {
+        const result = super.dispose();
+        if (result.refCountAfterDispose === 0 && this.basis) {  // the DFT basis is no weight: freed here
+          tf.dispose(this.basis);
+          this.basis = null;
+        }
+        return result;
+      }
+    }
+
+    return [WebnetsSTFTSpectrogram, WebnetsMelSpectrogram];
   }
 
   // ---- Image preprocessing that computes from the image: AutoContrast, Equalization, CLAHE ----
   function defineImagePreprocessing(tf, H) {
-    return [];
+    // Keras' BaseImagePreprocessingLayer._transform_value_range, in float32 as Keras computes it:
+    // (x - from_low) / (from_high - from_low) * (to_high - to_low) + to_low; nothing when equal.
+    const f32 = Math.fround;
+    function changeRange(x, [fromLow, fromHigh], [toLow, toHigh]) {
+      if (fromLow === toLow && fromHigh === toHigh) return x;
+      const unit = tf.div(tf.sub(x, f32(fromLow)), f32(f32(fromHigh) - f32(fromLow)));
+      return tf.add(tf.mul(unit, f32(f32(toHigh) - f32(toLow))), f32(toLow));
+    }
+    const PIXELS = [0, 255];
+
+    // Keras 3 AutoContrast: each image's values, per channel, stretched to [0, 255] (of the value range)
+    // over axes 1 and 2, as Keras reduces whatever the data format; a channel whose stretch is NaN in
+    // Keras (a constant channel: 255 / 0 times 0) keeps its original values. Keras' clip lets NaN
+    // through, so the NaN test is made before the clip here (TF.js' WASM clip need not keep NaN).
+    class WebnetsAutoContrast extends tf.layers.Layer {
+      static className = 'WebnetsAutoContrast';
+
+      constructor(config) {
+        super(config);
+        this.valueRange = config.valueRange || PIXELS;
+      }
+
+      call(inputs) {
+        return tf.tidy(() => {
+          const original = tf.cast(H.one(inputs), 'float32');
+          const images = changeRange(original, this.valueRange, PIXELS);
+          const low = tf.min(images, [1, 2], true);
+          const high = tf.max(images, [1, 2], true);
+          const scale = tf.div(255, tf.sub(high, low));
+          const offset = tf.mul(tf.neg(low), scale);
+          const stretched = tf.add(tf.mul(images, scale), offset);
+          const results = changeRange(tf.clipByValue(stretched, 0, 255), PIXELS, this.valueRange);
+          return tf.where(tf.isNaN(stretched), original, results);
+        });
+      }
+
+      computeOutputShape(inputShape) {
+        return H.oneShape(inputShape);
+      }
+
+      getConfig() {
+        return {...super.getConfig(), valueRange: this.valueRange};
+      }
+    }
+
+    // Keras 3 ContrastLimitedAdaptiveHistogramEqualization (image_preprocessing/clahe.py), step by step:
+    // images padded (symmetric) to whole tiles, a 256-bin histogram of int(clip(v)) per tile and channel,
+    // clipped at clip_limit * tile_pixels / 256 with the excess spread over all bins, its CDF scaled to
+    // [0, 255], and each pixel's value looked up in the four nearest tiles' CDFs (edge tiles repeated)
+    // and blended bilinearly by the pixel's position between the tile centres.
+    class WebnetsContrastLimitedAdaptiveHistogramEqualization extends tf.layers.Layer {
+      static className = 'WebnetsContrastLimitedAdaptiveHistogramEqualization';
+
+      constructor(config) {
+        super(config);
+        this.valueRange = config.valueRange || PIXELS;
+        this.clipLimit = config.clipLimit == null ? 4 : config.clipLimit;
+        this.tileGridSize = config.tileGridSize || [8, 8];
+        this.dataFormat = config.dataFormat || 'channelsLast';
+      }
+
+      call(inputs) {
+        return tf.tidy(() => {
+          const x = H.one(inputs);
+          const first = this.dataFormat === 'channelsFirst';
+          const nhwc = first ? tf.transpose(x, [0, 2, 3, 1]) : x;
+          const images = changeRange(tf.cast(nhwc, 'float32'), this.valueRange, PIXELS);
+          const equalized = changeRange(this.clahe(images), PIXELS, this.valueRange);
+          const y = tf.cast(equalized, x.dtype);  // Keras casts back to the input's dtype
+          return first ? tf.transpose(y, [0, 3, 1, 2]) : y;
+        });
+      }
+
+      clahe(images) {
+        const [b, h, w, c] = images.shape;
+        const [gridH, gridW] = this.tileGridSize;
+        const tileH = Math.ceil(h / gridH);
+        const tileW = Math.ceil(w / gridW);
+        const padded = tileH * gridH === h && tileW * gridW === w ? images
+          : tf.mirrorPad(images, [[0, 0], [0, tileH * gridH - h], [0, tileW * gridW - w], [0, 0]], 'symmetric');
+        const cdf = this.tileCdfs(padded, b, gridH, gridW, tileH, tileW, c);  // [B, gridH + 2, gridW + 2, C, 256]
+        const rows = tileAxis(tileH * gridH, tileH, gridH);
+        const cols = tileAxis(tileW * gridW, tileW, gridW);
+        // Flat indices into the CDFs, as Keras' strides: b, tile row, tile column, channel, value.
+        const strideX = 256 * c;
+        const strideY = strideX * (gridW + 2);
+        const strideB = strideY * (gridH + 2);
+        // (int32 tensors throughout: TF.js would make a plain number a float32 operand.)
+        const along = (values, shape) => tf.reshape(tf.tensor1d(values, 'int32'), shape);
+        const steps = (n, stride) => Array.from({length: n}, (_, i) => i * stride);
+        const pixels = tf.cast(tf.clipByValue(padded, 0, 255), 'int32');
+        const base = tf.add(tf.add(pixels, along(steps(b, strideB), [b, 1, 1, 1])), along(steps(c, 256), [1, 1, 1, c]));
+        const flat = tf.reshape(cdf, [-1]);
+        const look = (ys, xs) => tf.gather(flat, tf.add(base, tf.add(along(ys.map((v) => v * strideY), [1, -1, 1, 1]),
+          along(xs.map((v) => v * strideX), [1, 1, -1, 1]))));
+        const wy = tf.reshape(tf.tensor1d(rows.weight), [1, -1, 1, 1]);
+        const wx = tf.reshape(tf.tensor1d(cols.weight), [1, 1, -1, 1]);
+        const blend = (a, z, weight) => tf.add(tf.mul(a, tf.sub(1, weight)), tf.mul(z, weight));
+        const top = blend(look(rows.low, cols.low), look(rows.low, cols.high), wx);
+        const bottom = blend(look(rows.high, cols.low), look(rows.high, cols.high), wx);
+        return tf.slice(blend(top, bottom, wy), [0, 0, 0, 0], [-1, h, w, -1]);
+      }
+
+      // The clipped, normalized CDF of every tile, with the first and last tile rows and columns repeated.
+      tileCdfs(padded, b, gridH, gridW, tileH, tileW, c) {
+        const tiles = tf.transpose(tf.reshape(padded, [b, gridH, tileH, gridW, tileW, c]), [0, 1, 3, 5, 2, 4]);
+        // Keras: int32 cast (truncation towards zero), then clip to [0, 255]; the clip in float32, as
+        // TF.js' WASM clip reads int32 data as floats.
+        const truncated = tf.cast(tf.cast(tf.reshape(tiles, [-1, tileH * tileW]), 'int32'), 'float32');
+        const values = tf.cast(tf.clipByValue(truncated, 0, 255), 'int32');
+        let hists = tf.cast(tf.denseBincount(values, tf.tensor1d([], 'float32'), 256), 'float32');
+        if (this.clipLimit > 0) {
+          const limit = f32((this.clipLimit * (tileH * tileW)) / 256);
+          const clipped = tf.clipByValue(hists, 0, limit);
+          const excess = tf.sum(tf.sub(hists, clipped), 1, true);
+          hists = tf.add(clipped, tf.div(excess, 256));
+        }
+        const cdf = tf.cumsum(hists, 1);  // a positive axis: TF.js' cumsum breaks on -1
+        const cdfMin = tf.min(cdf, 1, true);
+        const numerator = tf.mul(tf.sub(cdf, cdfMin), 255);
+        const denominator = tf.sub(tileH * tileW, cdfMin);
+        const safe = tf.where(tf.equal(denominator, 0), tf.onesLike(denominator), denominator);
+        const norm = tf.reshape(tf.clipByValue(tf.div(numerator, safe), 0, 255), [b, gridH, gridW, c, 256]);
+        const edges = (t, axis, n) => tf.concat([tf.slice(t, axisStart(axis, 0, 5), axisSize(axis, 1, 5)), t,
+          tf.slice(t, axisStart(axis, n - 1, 5), axisSize(axis, 1, 5))], axis);
+        return edges(edges(norm, 1, gridH), 2, gridW);
+      }
+
+      computeOutputShape(inputShape) {
+        return H.oneShape(inputShape);
+      }
+
+      getConfig() {
+        return {...super.getConfig(), valueRange: this.valueRange, clipLimit: this.clipLimit,
+          tileGridSize: this.tileGridSize, dataFormat: this.dataFormat};
+      }
+    }
+
+    const axisStart = (axis, at, rank) => Array.from({length: rank}, (_, i) => (i === axis ? at : 0));
+    const axisSize = (axis, size, rank) => Array.from({length: rank}, (_, i) => (i === axis ? size : -1));
+
+    // For each padded row (or column) of a CLAHE image: the two tile centres around it, as indices into
+    // the edge-padded tile grid, and the weight of the second, in float32 as Keras computes them:
+    // g = (i - tile / 2) / tile + 1, low = floor(g), weight = g - low, indices clipped to [0, grid + 1].
+    function tileAxis(size, tile, grid) {
+      const low = [];
+      const high = [];
+      const weight = new Float32Array(size);
+      for (let i = 0; i < size; i++) {
+        const g = f32(f32(f32(i - tile / 2) / tile) + 1);
+        const floor = Math.floor(g);
+        weight[i] = f32(g - floor);
+        low.push(Math.min(Math.max(floor, 0), grid + 1));
+        high.push(Math.min(Math.max(floor + 1, 0), grid + 1));
+      }
+      return {low, high, weight};
+    }
+
+    // ---- numeric preprocessing: Discretization, CategoryEncoding (Keras' encode_categorical_inputs) ----
+
+    // Keras 3 numerical_utils.encode_categorical_inputs on int32 indices: 'int' as it is; 'oneHot' with
+    // a trailing axis of 1 dropped first; 'multiHot' / 'count' the one-hot vectors' maximum / sum over
+    // axis 1 (TensorFlow's bincount fast path for rank 2 computes the same; an index outside
+    // [0, depth) counts nowhere), the count weighted by `countWeights` when given.
+    function encode(indices, mode, depth, dtype, countWeights) {
+      if (mode === 'int') return tf.cast(indices, dtype);
+      let ids = indices;
+      if (mode === 'oneHot' && ids.rank > 1 && ids.shape[ids.rank - 1] === 1) ids = tf.squeeze(ids, [ids.rank - 1]);
+      // int32 first: TF.js' WASM oneHot writes integers whatever dtype it is asked for. tf.oneHot needs a
+      // depth of 2 at least: a depth of 1 (no boundaries, one token) is the first column of depth 2.
+      let hot = tf.cast(tf.oneHot(ids, Math.max(depth, 2)), 'float32');
+      if (depth < 2) hot = tf.slice(hot, new Array(hot.rank).fill(0), [...hot.shape.slice(0, -1), depth]);
+      if (mode === 'oneHot') return tf.cast(hot, dtype);
+      if (mode === 'multiHot') return tf.cast(tf.max(hot, 1), dtype);
+      if (countWeights == null) return tf.cast(tf.sum(hot, 1), dtype);
+      return tf.sum(tf.mul(hot, tf.expandDims(tf.cast(countWeights, 'float32'), -1)), 1);
+    }
+
+    function encodedShape(shape, mode, depth) {
+      if (mode === 'int') return shape;
+      if (mode === 'oneHot') {
+        return shape.length > 1 && shape[shape.length - 1] === 1 ? [...shape.slice(0, -1), depth] : [...shape, depth];
+      }
+      return [shape[0], ...shape.slice(2), depth];
+    }
+
+    // Keras 3 Discretization: the bin of each value is the number of boundaries <= it (TensorFlow's
+    // Bucketize, with the boundaries in float32 as its attribute holds them), then encoded.
+    // TensorFlow's CPU kernels flush subnormal floats to zero, so a value just below a boundary of 0
+    // (-1e-45) falls in the bin of 0 there: the same flush here.
+    const SMALLEST_NORMAL = 1.1754943508222875e-38;
+    class WebnetsDiscretization extends tf.layers.Layer {
+      static className = 'WebnetsDiscretization';
+
+      constructor(config) {
+        super(config);
+        this.binBoundaries = config.binBoundaries;
+        this.outputMode = config.outputMode || 'int';
+        this.outputDtype = config.outputDtype || (this.outputMode === 'int' ? 'int32' : 'float32');
+      }
+
+      call(inputs) {
+        return tf.tidy(() => {
+          const raw = tf.cast(H.one(inputs), 'float32');
+          const x = tf.where(tf.less(tf.abs(raw), SMALLEST_NORMAL), tf.zerosLike(raw), raw);
+          const boundaries = this.binBoundaries;
+          const count = boundaries.length;
+          const indices = count === 0 ? tf.zeros(x.shape, 'int32')
+            : tf.reshape(tf.searchSorted(tf.tensor2d(boundaries, [1, count]), tf.reshape(x, [1, -1]), 'right'), x.shape);
+          return encode(indices, this.outputMode, boundaries.length + 1, this.outputDtype);
+        });
+      }
+
+      computeOutputShape(inputShape) {
+        return encodedShape(H.oneShape(inputShape), this.outputMode, this.binBoundaries.length + 1);
+      }
+
+      getConfig() {
+        return {...super.getConfig(), binBoundaries: this.binBoundaries, outputMode: this.outputMode,
+          outputDtype: this.outputDtype};
+      }
+    }
+
+    // Keras 3 CategoryEncoding (tfjs-layers' own throws on an out-of-range id, which Keras ignores, and
+    // takes no rank-3 input): called on [ids] or, with count weights, [ids, countWeights].
+    class WebnetsCategoryEncoding extends tf.layers.Layer {
+      static className = 'WebnetsCategoryEncoding';
+
+      constructor(config) {
+        super(config);
+        this.numTokens = config.numTokens;
+        this.outputMode = config.outputMode || 'multiHot';
+        this.outputDtype = config.outputDtype || 'float32';
+      }
+
+      call(inputs) {
+        return tf.tidy(() => {
+          const [ids, weights] = Array.isArray(inputs) ? inputs : [inputs];
+          return encode(tf.cast(ids, 'int32'), this.outputMode, this.numTokens, this.outputDtype, weights);
+        });
+      }
+
+      computeOutputShape(inputShape) {
+        return encodedShape(H.oneShape(inputShape), this.outputMode, this.numTokens);
+      }
+
+      getConfig() {
+        return {...super.getConfig(), numTokens: this.numTokens, outputMode: this.outputMode,
+          outputDtype: this.outputDtype};
+      }
+    }
+
+    return [WebnetsAutoContrast, WebnetsContrastLimitedAdaptiveHistogramEqualization, WebnetsDiscretization,
+      WebnetsCategoryEncoding];
+  }
+
+  // ---- Positions: keras-hub's PositionEmbedding, sliced to the length of the sequence it is given ----
+  function definePositions(tf, H) {
+    // config: sequenceLength (the table's rows), startIndex. Input: (batch, steps, features) with
+    // steps <= sequenceLength - startIndex; output: rows [startIndex, startIndex + steps) of the
+    // table, broadcast over the batch, as keras_hub.layers.PositionEmbedding.call computes it.
+    class WebnetsPositionEmbedding extends tf.layers.Layer {
+      static className = 'WebnetsPositionEmbedding';
+
+      constructor(config) {
+        super(config);
+        this.sequenceLength = config.sequenceLength;
+        this.startIndex = config.startIndex || 0;
+        this.initializer = config.initializer;
+      }
+
+      build(inputShape) {
+        const shape = H.oneShape(inputShape);
+        this.embeddings = this.addWeight('embeddings', [this.sequenceLength, shape[shape.length - 1]], 'float32',
+          H.fromSpec(this.initializer, 'glorotUniform'));
+        this.built = true;
+      }
+
+      call(inputs) {
+        return tf.tidy(() => {
+          const x = H.one(inputs);
+          const steps = x.shape[x.rank - 2];
+          if (this.startIndex + steps > this.sequenceLength) {
+            throw new Error(`${this.name}: a sequence of ${steps} steps from position ${this.startIndex} is longer `
+              + `than the ${this.sequenceLength} positions this model was trained with; shorten the input.`);
+          }
+          const rows = tf.slice(this.embeddings.read(), [this.startIndex, 0], [steps, -1]);
+          return tf.broadcastTo(rows, x.shape);
+        });
+      }
+
+      computeOutputShape(inputShape) {
+        return H.oneShape(inputShape);
+      }
+
+      getConfig() {
+        return {...super.getConfig(), sequenceLength: this.sequenceLength, startIndex: this.startIndex,
+          initializer: H.toSpec(this.initializer)};
+      }
+    }
+
+    // keras-hub's RotaryEmbedding. config: inverseFrequencies (what the layer's own _get_inverse_freq gave
+    // in Python, so every rope_type is Keras'), scale (YaRN's factor, else 1), sequenceAxis, featureAxis,
+    // startIndex. angles = positions x frequencies, duplicated to the feature width; the output is
+    // x cos + [-x2, x1] sin, with x1, x2 the halves of the feature axis (keras-hub's _apply_rotary_pos_emb).
+    class WebnetsRotaryEmbedding extends tf.layers.Layer {
+      static className = 'WebnetsRotaryEmbedding';
+
+      constructor(config) {
+        super(config);
+        this.inverseFrequencies = config.inverseFrequencies;
+        this.scale = config.scale == null ? 1 : config.scale;
+        this.sequenceAxis = config.sequenceAxis == null ? 1 : config.sequenceAxis;
+        this.featureAxis = config.featureAxis == null ? -1 : config.featureAxis;
+        this.startIndex = config.startIndex || 0;
+      }
+
+      call(inputs) {
+        return tf.tidy(() => {
+          const moved = H.moveAxes(H.one(inputs), [this.featureAxis, this.sequenceAxis], [-1, 1]);
+          const steps = moved.shape[1];
+          const positions = tf.add(tf.range(0, steps, 1, 'float32'), this.startIndex);
+          const frequencies = tf.outerProduct(positions, tf.tensor1d(this.inverseFrequencies, 'float32'));
+          let angles = tf.concat([frequencies, frequencies], -1);  // [steps, features]
+          angles = tf.reshape(angles, [1, steps, ...new Array(moved.rank - 3).fill(1), angles.shape[1]]);
+          const cos = tf.mul(tf.cos(angles), this.scale), sin = tf.mul(tf.sin(angles), this.scale);
+          const [first, second] = tf.split(moved, 2, -1);
+          const rotated = tf.concat([tf.neg(second), first], -1);
+          const out = tf.add(tf.mul(moved, cos), tf.mul(rotated, sin));
+          return H.moveAxes(out, [-1, 1], [this.featureAxis, this.sequenceAxis]);
+        });
+      }
+
+      computeOutputShape(inputShape) {
+        return H.oneShape(inputShape);
+      }
+
+      getConfig() {
+        return {...super.getConfig(), inverseFrequencies: this.inverseFrequencies, scale: this.scale,
+          sequenceAxis: this.sequenceAxis, featureAxis: this.featureAxis, startIndex: this.startIndex};
+      }
+    }
+
+    // keras-hub's SinePositionEncoding for the sequence it is given: for position p and feature j,
+    // angle = p * (1 / maxWavelength) ^ (2 floor(j / 2) / features); sin on even features, cos on odd
+    // ones; broadcast over the batch. config: maxWavelength, startIndex.
+    class WebnetsSinePositionEncoding extends tf.layers.Layer {
+      static className = 'WebnetsSinePositionEncoding';
+
+      constructor(config) {
+        super(config);
+        this.maxWavelength = config.maxWavelength == null ? 10000 : config.maxWavelength;
+        this.startIndex = config.startIndex || 0;
+      }
+
+      call(inputs) {
+        return tf.tidy(() => {
+          const x = H.one(inputs);
+          const [steps, features] = x.shape.slice(-2);
+          const positions = tf.add(tf.range(0, steps, 1, 'float32'), this.startIndex);
+          const pairs = tf.mul(tf.floorDiv(tf.range(0, features, 1, 'int32'), 2), 2);
+          const timescales = tf.pow(1 / this.maxWavelength, tf.div(tf.cast(pairs, 'float32'), features));
+          const angles = tf.outerProduct(positions, timescales);
+          const odd = tf.cast(tf.mod(tf.range(0, features, 1, 'int32'), 2), 'bool');
+          const encoding = tf.where(tf.broadcastTo(odd, angles.shape), tf.cos(angles), tf.sin(angles));
+          return tf.broadcastTo(encoding, x.shape);
+        });
+      }
+
+      computeOutputShape(inputShape) {
+        return H.oneShape(inputShape);
+      }
+
+      getConfig() {
+        return {...super.getConfig(), maxWavelength: this.maxWavelength, startIndex: this.startIndex};
+      }
+    }
+
+    // A learned token put in front of every sequence of a batch (ViT's class token): the weight
+    // `class_token` [1, 1, features], repeated over the batch and concatenated before step 0.
+    class WebnetsClassToken extends tf.layers.Layer {
+      static className = 'WebnetsClassToken';
+
+      build(inputShape) {
+        const shape = H.oneShape(inputShape);
+        this.classToken = this.addWeight('class_token', [1, 1, shape[shape.length - 1]], 'float32',
+          tf.initializers.zeros());
+        this.built = true;
+      }
+
+      call(inputs) {
+        return tf.tidy(() => {
+          const x = H.one(inputs);
+          return tf.concat([tf.tile(this.classToken.read(), [x.shape[0], 1, 1]), x], 1);
+        });
+      }
+
+      computeOutputShape(inputShape) {
+        const shape = H.oneShape(inputShape);
+        return [shape[0], shape[1] == null ? null : shape[1] + 1, shape[2]];
+      }
+    }
+
+    return [WebnetsPositionEmbedding, WebnetsRotaryEmbedding, WebnetsSinePositionEncoding, WebnetsClassToken];
+  }
+
+  // ---- Activations tfjs has but cannot load by name ----
+  // tfjs registers the tanh-approximated gelu as 'gelu_new' and camelCases activation names in configs
+  // on load ('geluNew'), so a model naming it never loads; keras-hub's gelu_approximate is that formula.
+  function defineActivations(tf) {
+    const entry = tf.serialization.SerializationMap.getMap().classNameMap.gelu_new;
+    if (!entry) return [];
+    class WebnetsGeluApproximate extends entry[0] {
+      static className = 'WebnetsGeluApproximate';
+    }
+    return [WebnetsGeluApproximate];
   }
 
   const SECTIONS = [defineAttention, defineConvolution, defineEinsum, defineEmbedding, defineImagePreprocessing,
-    defineNormalization, defineOperation, definePooling, defineRecurrent, defineResizing, defineSignal];
+    defineNormalization, defineOperation, definePooling, definePositions, defineRecurrent, defineResizing, defineSignal];
 
   // Registers every class on `tf` and returns their class names. Registering again (another
   // export's copy) replaces the classes, as tf.serialization.registerClass does for one name.
@@ -1748,7 +3370,7 @@ function defineRecurrent(tf, H) {
         + 'in a page, load tf.min.js before webnets-layers.js.');
     }
     const H = helpers(tf);
-    const classes = SECTIONS.flatMap((define) => define(tf, H));
+    const classes = [...SECTIONS.flatMap((define) => define(tf, H)), ...defineActivations(tf)];
     for (const cls of classes) tf.serialization.registerClass(cls);
     return classes.map((cls) => cls.className);
   }

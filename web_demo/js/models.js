@@ -68,16 +68,17 @@
     return {dir, model: `${dir}/model.json`, meta: `${dir}/meta.json`, integrity, version};
   }
 
-  // webnets-layers.js (webnets' own layer classes) must be registered before
-  // tf.loadLayersModel reads a model.json that names them; meta.json `requires` says so.
-  // Each copy is loaded once; as a classic script it registers on the global tf.
+  // webnets-layers.js (webnets' own layer classes) and a plugin's JS file (a user's classes) must be
+  // registered before tf.loadLayersModel reads a model.json that names them; meta.json `requires`
+  // says so. Each copy is loaded once, in the listed order (dynamic scripts otherwise run in
+  // whatever order they arrive); as a classic script it registers on the global tf.
   const runtimes = new Map();
-  function loadRequired(meta, source) {
-    return Promise.all((meta.requires || []).map(({file}) => {
+  async function loadRequired(meta, source) {
+    for (const {file} of meta.requires || []) {
       const url = `${source.dir}/${file}`;
       if (!runtimes.has(url)) runtimes.set(url, loadScript(url, source.integrity[url]));
-      return runtimes.get(url);
-    }));
+      await runtimes.get(url);
+    }
   }
 
   // fetch() with the file's SRI hash. The browser reports an integrity failure
@@ -102,7 +103,7 @@
   }
 
   // {model, meta} of the export called `name`: from disk its model.js (which carries
-  // webnets-layers.js where needed); over http meta.json, the runtime it requires, then model.json
+  // webnets-layers.js and plugins' files where needed); over http meta.json, the scripts it requires, then model.json
   // and shards from `source` ({dir, model, meta, integrity, version}, as publishedSource gives).
   // Also the text panel's loader for step models (web_demo/js/text.js).
   WN.loadLayers = async function (name, source) {

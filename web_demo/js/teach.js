@@ -49,10 +49,18 @@
     const metaFile = files.find((f) => f.name === 'meta.json');
     if (metaFile) meta = JSON.parse(await metaFile.text());
     const js = files.filter((f) => f.name.endsWith('.js'));
-    if (meta && (meta.requires || []).length && !js.length && !WN.teachRuntimeLoaded) {
-      throw new Error(`This model needs ${(meta.requires || []).map((r) => r.file).join(', ')} (webnets' own layer classes): choose it too, together with model.json and its shards.`);
+    // Every script meta.json requires (webnets-layers.js, a plugin's file), chosen now or loaded before.
+    const missing = ((meta && meta.requires) || []).map((r) => r.file)
+      .filter((name) => !js.some((f) => f.name === name) && !loadedScripts.has(name));
+    if (missing.length) {
+      throw new Error(`This model needs ${missing.join(', ')} (the TF.js layer classes it uses): choose it too, together with model.json and its shards.`);
     }
-    for (const file of js) await loadRuntime(URL.createObjectURL(file));
+    // In meta.json's order (webnets-layers.js first), then any other script chosen.
+    const order = ((meta && meta.requires) || []).map((r) => r.file);
+    const rank = (f) => (order.includes(f.name) ? order.indexOf(f.name) : order.length);
+    for (const file of [...js].sort((a, b) => rank(a) - rank(b))) {
+      await loadRuntime(URL.createObjectURL(file), file.name);
+    }
     const weights = files.filter((f) => f.name.endsWith('.bin'));
     const model = await tf.loadLayersModel(tf.io.browserFiles([jsonFile, ...weights]));
     const labels = files.find((f) => f.name === 'labels.json');
@@ -70,14 +78,17 @@
     }
   }
 
+  // The scripts a base requires (webnets-layers.js, plugins' JS files), each loaded once; they register
+  // their classes on the global tf, so a file name loaded once serves every later base.
   const runtimes = new Map();
-  function loadRuntime(src) {
+  const loadedScripts = new Set();
+  function loadRuntime(src, name = src.split('/').pop()) {
     if (!runtimes.has(src)) {
       runtimes.set(src, new Promise((resolve, reject) => {
         const script = document.createElement('script');
         script.src = src;
-        script.onload = () => { WN.teachRuntimeLoaded = true; resolve(); };
-        script.onerror = () => reject(new Error(`${src} (webnets-layers.js) could not be loaded`));
+        script.onload = () => { loadedScripts.add(name); resolve(); };
+        script.onerror = () => reject(new Error(`${src} (${name}, a script the model requires) could not be loaded`));
         document.head.appendChild(script);
       }));
     }

@@ -5,33 +5,90 @@ Importing this package fills `TRANSLATORS`; `translate_layer` looks a layer up.
 
 from ...errors import UnsupportedLayerError
 from . import (activations, convolutional, core, merging, normalization, pooling, preprocessing,  # noqa: F401
-               recurrent, reshaping, wrappers, applications, attention, audio)  # importing a module registers its translators
+               recurrent, reshaping, wrappers, applications, attention, audio, hub_layers)  # importing registers them
 from .registry import TRANSLATORS, Call, Input, TfjsLayer
 
-__all__ = ["TRANSLATORS", "Call", "Input", "TfjsLayer", "translate_layer", "translator_for", "supported_layers"]
+__all__ = ["TRANSLATORS", "Call", "Input", "TfjsLayer", "translate_layer", "translator_for", "has_translator",
+           "is_builtin", "registered_name", "supported_layers"]
 
 _REFUSED = {
     "Lambda": "it runs arbitrary Python, which cannot be translated to TF.js. "
     "Replace it with built-in layers (or a custom tfjs layer registered on the JS side).",
     "TFSMLayer": "it wraps a TensorFlow SavedModel; export that model with --format graph instead.",
     "TorchModuleWrapper": "it wraps PyTorch code; rebuild with Keras layers.",
+    "JaxLayer": "it wraps a JAX function (Python code); rebuild it with Keras layers or keras.ops.",
+    "FlaxLayer": "it wraps a Flax module (Python code); rebuild it with Keras layers or keras.ops.",
 }
+
+
+def is_builtin(layer):
+    """A class of Keras itself (keras.layers, keras.applications' own layers), not a user's or a library's."""
+    return _is_builtin_class(type(layer))
+
+
+def _is_builtin_class(cls):
+    return cls.__module__.split(".")[0] == "keras"
+
+
+def registered_name(layer):
+    """The translator key of a layer's class: Keras' class name, or a registered 'package>Name' (keras-hub, users)."""
+    return _class_key(type(layer))
+
+
+def _class_key(cls):
+    if _is_builtin_class(cls):
+        return cls.__name__
+    import keras
+
+    name = keras.saving.get_registered_name(cls)
+    # An unregistered class (keras-hub's family blocks, a user's unregistered layer) is keyed by its
+    # module, so that it never takes the translator of a Keras class of the same name (Gemma's own
+    # RMSNormalization is not keras.layers.RMSNormalization).
+    return name if ">" in name else f"{cls.__module__}.{name}"
+
+
+def _lookup(layer):
+    """The layer's own translator, or that of a base class the layer's class only parametrizes."""
+    cls = type(layer)
+    info = TRANSLATORS.get(_class_key(cls))
+    if info is not None or _is_builtin_class(cls):
+        return info
+    overridden = set()
+    for subclass, base in zip(cls.__mro__, cls.__mro__[1:]):
+        overridden |= set(vars(subclass))
+        if _is_builtin_class(base):
+            return None
+        inherited = TRANSLATORS.get(_class_key(base))
+        if inherited is not None and inherited.subclasses_unless:
+            return None if overridden & set(inherited.subclasses_unless) else inherited
+    return None
 
 
 def translator_for(layer):
     """The TranslatorInfo of a Keras layer, or a refusal naming why there is none."""
     class_name = type(layer).__name__
-    if class_name in _REFUSED:
+    if is_builtin(layer) and class_name in _REFUSED:
         raise UnsupportedLayerError(layer.name, class_name, "TF.js has no such layer:", _REFUSED[class_name])
-    info = TRANSLATORS.get(class_name)
-    if info is None or type(layer).__module__.split(".")[0] != "keras":
+    info = _lookup(layer)
+    if info is not None:
+        return info
+    if is_builtin(layer):
         raise UnsupportedLayerError(
             layer.name, class_name,
-            "this layer class has no TF.js translator (custom layers need JavaScript code on the TF.js side).",
-            "use the built-in layers listed in the README (`python -m exporter layers`), or "
-            "register a matching tfjs class in your app and ask webnets for a translator.",
-        )
-    return info
+            "this is a built-in Keras layer class that webnets does not translate yet.",
+            "replace it with the built-in layers listed in the README (`python -m exporter layers`), or "
+            "report it to webnets.")
+    raise UnsupportedLayerError(
+        layer.name, class_name,
+        f"this layer class ({type(layer).__module__}) is not part of Keras, and here it cannot be traced into "
+        "keras.ops (inside a wrapper such as TimeDistributed or Bidirectional, webnets needs a translator).",
+        "apply the layer outside the wrapper so webnets traces it, or register a translator and a JavaScript "
+        "class for it (README: Your own layers).")
+
+
+def has_translator(layer):
+    """Whether a translator is registered for the layer's class (built-in, keras-hub or a plugin)."""
+    return _lookup(layer) is not None
 
 
 def translate_layer(layer, call=None):

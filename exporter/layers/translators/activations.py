@@ -1,6 +1,6 @@
 """Activation layers."""
 
-from .common import ConfigReader, input_shape
+from .common import ConfigReader, input_shape, live_calls
 from .registry import Input, TfjsLayer, register
 
 
@@ -55,14 +55,21 @@ def elu(layer, config):
     return [unit, scaled, rectified, rest, TfjsLayer("Add", {"name": name}, [], [scaled, rest])]
 
 
-@register("Softmax")
-def softmax(layer, config):
+@register("Softmax", call_tensors=("mask",), note="axis; an explicit mask tensor (masked positions get 0)")
+def softmax(layer, config, call):
     reader = ConfigReader(layer, config)
     axis = reader.get("axis", -1)
     if isinstance(axis, (list, tuple)):
         if len(axis) != 1:
             reader.refuse("softmax over several axes has no TF.js layer.", "reshape so one axis holds the classes.")
         axis = axis[0]
+    if "mask" in call.tensors or call.args == 2:  # softmax(x, mask=m) or softmax(x, m)
+        # softmax(x, mask=m), as attention code calls it (keras-hub's Gemma): Keras sets masked logits
+        # to -1e9 and zeroes masked outputs; WebnetsOperation's maskedSoftmax does the same, any axis.
+        reader.handled.add("axis")
+        return TfjsLayer("WebnetsOperation", {
+            "name": reader.out["name"], "op": "maskedSoftmax", "operands": [{"tensor": 0}, {"tensor": 1}],
+            "options": {"axis": axis}, "output_shape": list(live_calls(layer)[0].args[0].shape)})
     reader.out["axis"] = -1
     if axis == -1:
         return reader.finish()

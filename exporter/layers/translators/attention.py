@@ -1,8 +1,9 @@
 """Attention layers -> webnets classes (tfjs-layers 4.22 registers none of them).
 
-`MultiHeadAttention`, `Attention` and `AdditiveAttention` become `WebnetsMultiHeadAttention`,
-`WebnetsAttention` and `WebnetsAdditiveAttention` (exporter/runtime/webnets-layers.js), which
-compute what Keras 3 computes with batched matMul, softmax and elementwise ops only.
+`MultiHeadAttention`, `GroupedQueryAttention`, `Attention` and `AdditiveAttention` become
+`WebnetsMultiHeadAttention`, `WebnetsGroupedQueryAttention`, `WebnetsAttention` and
+`WebnetsAdditiveAttention` (exporter/runtime/webnets-layers.js), which compute what Keras 3 computes
+with batched matMul, softmax and elementwise ops only.
 
 Masks. Keras 3 gives an attention layer the Keras mask of each input (query, value, key), from
 `Embedding(mask_zero=True)` or `Masking`. The tfjs executor hands a layer only the mask of its
@@ -14,12 +15,17 @@ each distinct tensor is passed once, as tfjs' executor disposes a tensor too ear
 layer takes it twice).
 """
 
+from dataclasses import dataclass
+
 from .common import ConfigReader, live_calls
 from .registry import Input, TfjsLayer, register
 
 _MHA_NOTE = ("self/cross attention, key, value_dim, output_shape, use_bias, use_gate, sliding_window, "
              "use_causal_mask, attention_mask, Embedding/Masking masks, return_attention_scores; "
              "default attention_axes only")
+_GQA_NOTE = ("num_key_value_heads (key/value heads shared by query heads), head_dim, self/cross attention, key, "
+             "use_bias, use_gate, sliding_window, dropout (training only), use_causal_mask, attention_mask, "
+             "Embedding/Masking masks, return_attention_scores; flash_attention computes the same attention")
 _ATTENTION_NOTE = "use_scale, score_mode dot/concat, use_causal_mask, masks, return_attention_scores"
 
 
@@ -110,15 +116,9 @@ def _sub_dense(reader, dense, label):
     return weights
 
 
-@register("MultiHeadAttention", becomes="WebnetsMultiHeadAttention", note=_MHA_NOTE,
-          call_tensors=("query", "value", "key", "attention_mask"))
-def multi_head_attention(layer, config, call):
-    reader = ConfigReader(layer, config)
-    reader.copy("num_heads", "key_dim", "use_bias", "dropout")
-    reader.out["value_dim"] = reader.get("value_dim") or reader.keras["key_dim"]
-    output_shape = reader.get("output_shape")
-    reader.out["output_dims"] = None if not output_shape else (
-        [output_shape] if isinstance(output_shape, int) else list(output_shape))
+def _projection_options(reader):
+    """The options MultiHeadAttention and GroupedQueryAttention share (their EinsumDense projections')."""
+    reader.copy("use_bias", "dropout")
     reader.out["use_gate"] = bool(reader.get("use_gate", False))
     reader.out["sliding_window"] = reader.get("sliding_window")
     reader.initializers("kernel_initializer", "bias_initializer")
@@ -126,35 +126,97 @@ def multi_head_attention(layer, config, call):
     # Activity regularizers only add training losses (on the projections); TF.js does not add them.
     reader.ignore("activity_regularizer")
     reader.copy("seed")  # dropout seed: TF.js draws its own random numbers
-    _flag_options(reader, call, ("use_causal_mask", "return_attention_scores"))
-    name = reader.out["name"]
+    return reader
 
-    # The graph: which tensors the layer gets, and which carry Keras masks.
-    given = ("query", "value", "key", "attention_mask")
+
+@dataclass
+class _Graph:
+    """How the graph calls a MultiHeadAttention-like layer (the same for every call)."""
+
+    present: list  # the call's tensors, in TF.js input order: query, value, [key], [attention_mask]
+    tensors: dict  # their KerasTensors (of the first call), None where absent
+    masked: tuple  # whether query, value and key carry a Keras mask
+    ranks: dict  # rank of query, value, key
+    mask_rank: int  # rank of attention_mask (None without one)
+
+
+_GIVEN = ("query", "value", "key", "attention_mask")
+
+
+def _refuse_hand_passed_masks(reader, count):
+    reader.refuse(f"it is called with {count} positional arguments; the 4th and later are masks "
+                  "(query_mask, value_mask, key_mask) passed by hand, which webnets does not translate.",
+                  "pass query, value and key (and attention_mask=...) only; Keras masks from "
+                  "Embedding(mask_zero=True) or Masking are carried over automatically.")
+
+
+def _heads_graph(reader, call):
+    """Which tensors the layer gets, and which carry Keras masks, read from the Keras graph."""
     if call.args > 3:
-        reader.refuse(f"it is called with {call.args} positional tensors; the 4th and later are masks "
-                      "(query_mask, value_mask, key_mask) passed by hand, which webnets does not translate.",
-                      "pass query, value and key (and attention_mask=...) only; Keras masks from "
-                      "Embedding(mask_zero=True) or Masking are carried over automatically.")
-    present = list(given[:call.args]) + list(call.tensors)
+        _refuse_hand_passed_masks(reader, call.args)
+    present = list(_GIVEN[:call.args]) + list(call.tensors)
     if "query" not in present or "value" not in present:
         reader.refuse("it is called without a query or a value tensor.", "call it as layer(query, value).")
-    refs = {key: Input(i) for i, key in enumerate(present)}
     described, call_tensors = [], None
-    for call in _calls(reader):
-        args, kwargs = list(call.args), dict(call.kwargs)
-        tensors = {key: (args[i] if i < len(args) else kwargs.get(key)) for i, key in enumerate(given)}
+    for live in _calls(reader):
+        args, kwargs = list(live.args), dict(live.kwargs)
+        if len(args) > 3:  # call.args counts tensors only: layer(q, v, None, query_mask) has 3
+            _refuse_hand_passed_masks(reader, len(args))
+        tensors = {key: (args[i] if i < len(args) else kwargs.get(key)) for i, key in enumerate(_GIVEN)}
         ranks = {key: len(t.shape) for key, t in tensors.items() if t is not None and key != "attention_mask"}
         described.append((tuple(_mask_of(tensors[k]) is not None for k in ("query", "value", "key")),
-                          _identity_pattern([tensors[k] for k in given]), tuple(sorted(ranks.items())),
+                          _identity_pattern([tensors[k] for k in _GIVEN]), tuple(sorted(ranks.items())),
                           None if tensors["attention_mask"] is None else len(tensors["attention_mask"].shape)))
         call_tensors = call_tensors or tensors
     masked, _, ranks, mask_rank = _same_for_every_call(reader, described)
     ranks = dict(ranks)
+    if len(set(ranks.values())) != 1:
+        reader.refuse(f"query, value and key have different ranks ({ranks}).",
+                      "give them the same rank, (batch, steps, features).")
+    if mask_rank is not None and mask_rank not in (3, 4):
+        reader.refuse(f"its attention_mask has rank {mask_rank}; webnets translates (batch, T, S) and "
+                      "(batch, heads, T, S) masks.", "pass attention_mask with shape (batch, T, S).")
+    tensors = {key: call_tensors[key] if key in present else None for key in _GIVEN}
+    return _Graph(present, tensors, masked, ranks, mask_rank)
+
+
+def _wire(reader, layer, graph, class_name):
+    """The WebnetsMask pieces and the attention layer itself, fed each distinct tensor once."""
+    name = reader.out["name"]
+    refs = {key: Input(i) for i, key in enumerate(graph.present)}
+    tensors = graph.tensors
+    inputs = _Inputs(name)
+    index = {key: inputs.tensor(tensors[key], refs.get(key)) for key in _GIVEN}
+    reader.out.update(
+        value_index=index["value"], key_index=index["key"], attention_mask_index=index["attention_mask"],
+        query_mask_index=inputs.mask("query", tensors["query"], refs["query"]),
+        value_mask_index=inputs.mask("value", tensors["value"], refs["value"]),
+        key_mask_index=inputs.mask("key", tensors["key"], refs.get("key")))
+    weights = _sub_dense(reader, layer._query_dense, "query") + _sub_dense(reader, layer._key_dense, "key")
+    if reader.out["use_gate"]:
+        weights += _sub_dense(reader, layer._gate_dense, "gate")
+    weights += _sub_dense(reader, layer._value_dense, "value")
+    weights += _sub_dense(reader, layer._output_dense, "attention_output")
+    main = reader.finish(class_name, weights)
+    main.inputs = inputs.refs
+    return inputs.pieces + [main]
+
+
+@register("MultiHeadAttention", becomes="WebnetsMultiHeadAttention", note=_MHA_NOTE,
+          call_tensors=_GIVEN)
+def multi_head_attention(layer, config, call):
+    reader = _projection_options(ConfigReader(layer, config))
+    reader.copy("num_heads", "key_dim")
+    reader.out["value_dim"] = reader.get("value_dim") or reader.keras["key_dim"]
+    output_shape = reader.get("output_shape")
+    reader.out["output_dims"] = None if not output_shape else (
+        [output_shape] if isinstance(output_shape, int) else list(output_shape))
+    _flag_options(reader, call, ("use_causal_mask", "return_attention_scores"))
+    graph = _heads_graph(reader, call)
 
     # Only the default attention_axes: every axis between batch and features. After building,
     # Keras stores that default in the config ((1,) for sequences).
-    rank = ranks["query"]
+    rank = graph.ranks["query"]
     axes = reader.get("attention_axes")
     if axes is not None:
         axes = tuple(sorted(a % rank if a < 0 else a for a in ([axes] if isinstance(axes, int) else axes)))
@@ -164,40 +226,39 @@ def multi_head_attention(layer, config, call):
                           "of the axes between batch and features) is not supported by webnets.",
                           "use attention_axes=None (attention over all of them, the default), or reshape the "
                           "other axes into the batch before the layer.")
-    if len(set(ranks.values())) != 1:
-        reader.refuse(f"query, value and key have different ranks ({ranks}).",
-                      "give them the same rank, (batch, steps, features).")
-    if rank != 3 and (any(masked) or mask_rank is not None or reader.out["use_causal_mask"]
+    if rank != 3 and (any(graph.masked) or graph.mask_rank is not None or reader.out["use_causal_mask"]
                       or reader.out["sliding_window"] is not None):
         reader.refuse(f"its inputs have rank {rank} (several attention axes), and masks, attention_mask, "
                       "use_causal_mask and sliding_window are only translated for (batch, steps, features) inputs "
                       "(Keras' causal and sliding-window masks only look at axis 1 there).",
                       "reshape the inputs to (batch, steps, features) first.")
-    if mask_rank is not None and mask_rank not in (3, 4):
-        reader.refuse(f"its attention_mask has rank {mask_rank}; webnets translates (batch, T, S) and "
-                      "(batch, heads, T, S) masks.", "pass attention_mask with shape (batch, T, S).")
 
     # Keras 3 computes attention two ways: with dropout, returned scores or several attention axes
     # through its Softmax layer, which zeroes masked positions after the softmax (a fully masked
     # query row gives zeros), otherwise through ops.dot_product_attention (such a row is uniform).
     reader.out["zero_masked"] = bool(reader.out["dropout"] > 0 or reader.out["return_attention_scores"] or rank != 3)
-    tensors = {key: call_tensors[key] if key in present else None for key in given}
-    inputs = _Inputs(name)
-    index = {key: inputs.tensor(tensors[key], refs.get(key)) for key in given}
-    reader.out.update(
-        value_index=index["value"], key_index=index["key"], attention_mask_index=index["attention_mask"],
-        query_mask_index=inputs.mask("query", tensors["query"], refs["query"]),
-        value_mask_index=inputs.mask("value", tensors["value"], refs["value"]),
-        key_mask_index=inputs.mask("key", tensors["key"], refs.get("key")))
+    return _wire(reader, layer, graph, "WebnetsMultiHeadAttention")
 
-    weights = _sub_dense(reader, layer._query_dense, "query") + _sub_dense(reader, layer._key_dense, "key")
-    if reader.out["use_gate"]:
-        weights += _sub_dense(reader, layer._gate_dense, "gate")
-    weights += _sub_dense(reader, layer._value_dense, "value")
-    weights += _sub_dense(reader, layer._output_dense, "attention_output")
-    main = reader.finish("WebnetsMultiHeadAttention", weights)
-    main.inputs = inputs.refs
-    return inputs.pieces + [main]
+
+@register("GroupedQueryAttention", becomes="WebnetsGroupedQueryAttention", note=_GQA_NOTE, call_tensors=_GIVEN)
+def grouped_query_attention(layer, config, call):
+    """Keras 3 GroupedQueryAttention: MultiHeadAttention whose key and value have fewer heads, each shared
+    by num_query_heads / num_key_value_heads query heads (Keras repeats them: ops.repeat(key, r, axis=2),
+    so query head u reads key/value head u // r). WebnetsGroupedQueryAttention extends
+    WebnetsMultiHeadAttention with that grouping; the weights have MultiHeadAttention's names and layout."""
+    reader = _projection_options(ConfigReader(layer, config))
+    reader.copy("head_dim", "num_query_heads", "num_key_value_heads")
+    _flag_options(reader, call, ("use_causal_mask", "return_attention_scores"))
+    # flash_attention is not in the config: it picks a kernel for the same softmax attention (the TensorFlow
+    # backend has none and refuses it), so TF.js computes it plainly. Keras refuses scores with it at run time.
+    if getattr(layer, "_flash_attention", False) and reader.out["return_attention_scores"]:
+        reader.refuse("it is called with return_attention_scores=True and flash_attention=True, which Keras "
+                      "itself refuses when the model runs.", "build the layer with flash_attention=False.")
+    graph = _heads_graph(reader, call)  # (batch, steps, features) inputs: Keras' projections take no others
+    # As for MultiHeadAttention: with dropout or returned scores Keras goes through its Softmax layer, which
+    # zeroes a fully masked query row; otherwise ops.dot_product_attention, which leaves it uniform.
+    reader.out["zero_masked"] = bool(reader.out["dropout"] > 0 or reader.out["return_attention_scores"])
+    return _wire(reader, layer, graph, "WebnetsGroupedQueryAttention")
 
 
 def _attention(layer, config, call, class_name, keys):

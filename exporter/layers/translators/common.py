@@ -45,6 +45,14 @@ ACTIVATIONS = {
     "mish": "mish",
 }
 
+# Activations beyond Keras' names: keras-hub's tanh approximation of gelu (what keras.ops.gelu computes
+# by default, approximate=True). tfjs' gelu_new is the same formula, but tfjs camelCases the name on load
+# and then cannot find it, so webnets-layers.js registers it again as WebnetsGeluApproximate.
+LIBRARY_ACTIVATIONS = {"keras_hub>gelu_approximate": "WebnetsGeluApproximate",
+                       "gelu_approximate": "WebnetsGeluApproximate"}
+# Every activation name a translator may meet, with its TF.js function.
+TFJS_ACTIVATIONS = {**ACTIVATIONS, **LIBRARY_ACTIVATIONS}
+
 # Keras 3 activations with no equal tfjs function but an exact lowering into
 # tfjs layers (see `activation_pieces`).
 LOWERED_ACTIVATIONS = ("leaky_relu", "hard_sigmoid", "hard_silu", "hard_swish")
@@ -87,7 +95,10 @@ def initializer(obj):
         # TF.js lacks does not change predictions; Zeros keeps the model loadable.
         return {"class_name": "Zeros", "config": {}}
     tfjs_class, keys = _INITIALIZERS[class_name]
-    return {"class_name": tfjs_class, "config": {k: config[k] for k in keys if k in config}}
+    out = {k: config[k] for k in keys if k in config}
+    if out.get("distribution") == "untruncated_normal":  # Keras 3's name; tfjs knows it as normal
+        out["distribution"] = "normal"
+    return {"class_name": tfjs_class, "config": out}
 
 
 def regularizer(obj):
@@ -245,8 +256,8 @@ def activation_pieces(name, activation, layer, input_ref=None):
     layer (Dense, Conv, ...) that tfjs has no equal function for.
     """
     first_input = [input_ref] if input_ref is not None else None
-    if activation in ACTIVATIONS:
-        return [TfjsLayer("Activation", {"name": name, "activation": ACTIVATIONS[activation]}, [], first_input)]
+    if activation in TFJS_ACTIVATIONS:
+        return [TfjsLayer("Activation", {"name": name, "activation": TFJS_ACTIVATIONS[activation]}, [], first_input)]
     if activation == "leaky_relu":
         # keras.activations.leaky_relu defaults to negative_slope=0.2; tfjs LeakyReLU to 0.3.
         return [TfjsLayer("LeakyReLU", {"name": name, "alpha": 0.2}, [], first_input)]
@@ -279,8 +290,8 @@ def activation_key(value):
 def with_fused_activation(reader, key="activation", weights=None, class_name=None):
     """Finish a layer that carries an activation, splitting it off when tfjs lacks it."""
     activation = activation_key(reader.get(key, "linear"))
-    if activation in ACTIVATIONS:
-        reader.out[key] = ACTIVATIONS[activation]
+    if activation in TFJS_ACTIVATIONS:
+        reader.out[key] = TFJS_ACTIVATIONS[activation]
         return reader.finish(class_name, weights)
     name = reader.out["name"]
     reader.out[key] = "linear"

@@ -123,13 +123,44 @@ def _single(value):
     return value[0] if isinstance(value, (list, tuple)) else value
 
 
-@register("Conv2DTranspose")
-def conv_transpose(layer, config):
-    reader = _standard(layer, config)
-    reader.require("output_padding", [None], "use output_padding=None (TF.js infers it).")
-    reader.require("dilation_rate", [[1, 1], 1], "use dilation_rate=1 (TF.js conv2dTranspose has no dilation).")
+def _transpose_reader(layer, config):
+    """A transposed conv's config: the conv keys and output_padding (Keras' transposed convs have no groups)."""
+    return _standard(layer, config).copy("output_padding")
+
+
+def _tfjs_computes(reader):
+    """Whether tfjs' own transposed conv computes the layer: it has neither output_padding nor dilation
+    (its output length is Keras' one without output_padding)."""
+    return reader.out.get("output_padding") is None and all(d == 1 for d in np.ravel(reader.out.get("dilation_rate", 1)))
+
+
+def _without_transpose_extras(reader):
+    """The config for tfjs' transposed convs, which know neither key (both checked by `_tfjs_computes`)."""
+    reader.out.pop("output_padding", None)
     reader.out.pop("dilation_rate", None)
-    return with_fused_activation(reader)
+    return reader
+
+
+def _webnets_transpose(reader, rank):
+    """WebnetsConvTranspose: Keras' output lengths with output_padding, dilation (a kernel with zeros between
+    its taps), channels_first in any rank, and a gradient in 3D."""
+    reader.out["rank"] = rank
+    return with_fused_activation(reader, class_name="WebnetsConvTranspose")
+
+
+@register("Conv2DTranspose", becomes="Conv2DTranspose or WebnetsConvTranspose",
+          note="output_padding, dilation_rate: WebnetsConvTranspose")
+def conv_transpose(layer, config):
+    reader = _transpose_reader(layer, config)
+    if not _tfjs_computes(reader):
+        return _webnets_transpose(reader, 2)
+    return with_fused_activation(_without_transpose_extras(reader))
+
+
+@register("Conv3DTranspose", becomes="WebnetsConvTranspose",
+          note="tfjs' Conv3DTranspose cannot train (no gradient for Conv3DBackpropInputV2)")
+def conv_3d_transpose(layer, config):
+    return _webnets_transpose(_transpose_reader(layer, config), 3)
 
 
 def _separable_reader(layer, config):
@@ -215,13 +246,13 @@ def _as_2d_weights(layer, rename=None):
     return weights
 
 
-@register("Conv1DTranspose", becomes="Reshape + Conv2DTranspose + Reshape", note="exact")
+@register("Conv1DTranspose", becomes="Reshape + Conv2DTranspose + Reshape, or WebnetsConvTranspose",
+          note="exact; output_padding, dilation_rate, channels_first: WebnetsConvTranspose")
 def conv_1d_transpose(layer, config):
-    reader = _standard(layer, config)
-    reader.require("output_padding", [None], "use output_padding=None (TF.js infers it).")
-    reader.require("dilation_rate", [[1], 1], "use dilation_rate=1 (TF.js conv2dTranspose has no dilation).")
-    reader.out.pop("dilation_rate", None)
-    return _through_2d_conv(reader, "Conv2DTranspose", _as_2d_weights(layer))
+    reader = _transpose_reader(layer, config)
+    if not _tfjs_computes(reader) or reader.out.get("data_format") == "channels_first":
+        return _webnets_transpose(reader, 1)
+    return _through_2d_conv(_without_transpose_extras(reader), "Conv2DTranspose", _as_2d_weights(layer))
 
 
 @register("SeparableConv1D", becomes="Reshape + SeparableConv2D + Reshape", note="exact")

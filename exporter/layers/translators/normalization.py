@@ -1,5 +1,6 @@
 """Normalization layers. Keras 3 `Normalization` has no tfjs twin and is lowered
-to a BatchNormalization (or a Rescaling) with the same numbers."""
+to a BatchNormalization (or a Rescaling) with the same numbers; LayerNormalization, RMSNormalization,
+GroupNormalization and UnitNormalization become webnets classes (exporter/runtime/webnets-layers.js)."""
 
 import keras
 import numpy as np
@@ -44,6 +45,40 @@ def layer_normalization(layer, config):
     # Keras 3 scales by 1/sqrt(variance + epsilon) with rms_scaling and has no beta then.
     reader.out["rms_scaling"] = bool(reader.get("rms_scaling", False))
     return reader.finish("WebnetsLayerNormalization")
+
+
+@register("RMSNormalization", becomes="WebnetsRMSNormalization",
+          note="x * rsqrt(mean(x^2) + epsilon) * scale over axis (one or several), as keras.ops.rms_normalization")
+def rms_normalization(layer, config):
+    reader = ConfigReader(layer, config)
+    epsilon = reader.get("epsilon")
+    # keras.ops.rms_normalization takes epsilon=None as keras.config.epsilon() (read at export: it is global).
+    reader.out["epsilon"] = float(keras.backend.epsilon() if epsilon is None else epsilon)
+    axis = reader.get("axis", -1)
+    reader.out["axis"] = sorted(axis) if isinstance(axis, (list, tuple)) else axis
+    _same_rms_on_every_backend(reader, reader.out["axis"])
+    return reader.finish("WebnetsRMSNormalization")
+
+
+def _same_rms_on_every_backend(reader, axis):
+    """keras.ops.rms_normalization multiplies by `scale` (the sizes of the normalized axes) with numpy
+    broadcasting, against the *trailing* axes, and WebnetsRMSNormalization does the same. Keras' torch
+    backend instead calls F.rms_norm for contiguous axes, which normalizes the trailing axes whichever were
+    named: the same numbers only when the axes are the trailing ones."""
+    if keras.backend.backend() != "torch":
+        return
+    axes = [axis] if isinstance(axis, int) else list(axis)
+    shape = input_shape(reader, required=False)
+    rank = len(shape) if shape is not None else None
+    if rank is not None:
+        axes = sorted(a % rank for a in axes)
+        trailing = axes == list(range(rank - len(axes), rank))
+    else:
+        trailing = sorted(axes) == list(range(-len(axes), 0))
+    if not trailing:
+        reader.refuse(f"option axis={axis!r} is not the input's trailing axes, and Keras' torch backend "
+                      "(F.rms_norm) then normalizes other axes than the TensorFlow and JAX backends do.",
+                      "normalize over the last axis (or the trailing axes).")
 
 
 @register("GroupNormalization", becomes="WebnetsGroupNormalization")

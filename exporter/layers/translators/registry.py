@@ -61,9 +61,15 @@ class TranslatorInfo:
     tfjs_class: str  # what it becomes in TF.js, for the README table
     note: str
     call_tensors: tuple = ()  # keyword arguments whose tensors become extra TF.js inputs
+    # Subclasses that override none of these methods compute what the class computes, and share its
+    # translator (keras-hub's LlamaRotaryEmbedding changes only RotaryEmbedding's frequencies).
+    subclasses_unless: tuple = ()
+    # A plugin's translator (exporter/plugins.py): the JS file defining the TF.js classes it emits
+    # (a PluginScript, exporter/layers/plugins.py), which travels with every export that names them.
+    script: object = None
 
 
-def register(*class_names, becomes=None, note="", call_tensors=None):
+def register(*class_names, becomes=None, note="", call_tensors=None, subclasses_unless=()):
     """Register a translator for one or more Keras 3 layer class names.
 
     With `call_tensors` (a tuple of keyword argument names, possibly empty) the translator
@@ -76,7 +82,8 @@ def register(*class_names, becomes=None, note="", call_tensors=None):
             if class_name in TRANSLATORS:
                 raise RuntimeError(f"two translators registered for {class_name}")
             TRANSLATORS[class_name] = TranslatorInfo(function, becomes or class_name, note,
-                                                     None if call_tensors is None else tuple(call_tensors))
+                                                     None if call_tensors is None else tuple(call_tensors),
+                                                     tuple(subclasses_unless))
         return function
 
     return decorate

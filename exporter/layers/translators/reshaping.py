@@ -130,3 +130,10 @@ def cropping_1d(layer, config):
 @register("UpSampling1D", becomes="Reshape + UpSampling2D + Reshape", note="exact")
 def up_sampling_1d(layer, config):
     return _through_2d(layer, config, "UpSampling2D", {"size": [int(config["size"]), 1]})
+
+
+@register("UpSampling3D", becomes="WebnetsUpSampling3D", note="exact: every voxel copied size[i] times per axis")
+def up_sampling_3d(layer, config):
+    # tfjs has no 3D layer; a lowering through its nearest UpSampling2D would infer exactly but train
+    # wrongly on the CPU backend (see WebnetsUpSampling3D in webnets-layers.js).
+    return ConfigReader(layer, config).copy("size", "data_format").finish("WebnetsUpSampling3D")

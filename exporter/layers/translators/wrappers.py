@@ -1,7 +1,10 @@
-"""Wrapper layers: the wrapped layer is translated by its own translator."""
+"""Wrapper layers (Bidirectional, TimeDistributed, SpectralNormalization): the wrapped layer is translated
+by its own translator."""
+
+import keras
 
 from ...errors import UnsupportedLayerError
-from .common import ConfigReader
+from .common import ConfigReader, live_calls
 from .registry import register
 
 
@@ -51,3 +54,39 @@ def time_distributed(layer, config):
     reader.out["layer"] = {"class_name": inner.class_name, "config": inner.config}
     # tfjs scopes the inner weights under the wrapper's name only.
     return reader.finish(weights=inner.weights)
+
+
+@register("SpectralNormalization", becomes="the wrapped layer's TF.js layer",
+          note="inference: the wrapped layer with its kernel as trained (Keras normalizes it only when training); "
+          "vector_u and the power iteration are not exported, so training in TF.js does not re-normalize")
+def spectral_normalization(layer, config):
+    """Keras 3 SpectralNormalization at inference (training=False) only runs the wrapped layer: the power
+    iteration that divides the kernel by its largest singular value, and updates vector_u (a non-trainable
+    (1, units) weight), runs in training, writing the normalized kernel into the wrapped layer's own
+    variable. So the wrapped layer, translated by its own translator and renamed to the wrapper (the name
+    the graph uses), computes what Keras computes; vector_u is used by nothing TF.js runs, and is left out.
+    """
+    from . import translate_layer
+
+    reader = ConfigReader(layer, config).ignore("layer", "power_iterations")
+    # Keras casts the output to the input's dtype: token ids (an Embedding inside) would truncate the vectors.
+    dtypes = {str(call.args[0].dtype) for call in live_calls(layer) if call.args}
+    if any(not dtype.startswith(("float", "bfloat")) for dtype in dtypes) or (
+            not dtypes and isinstance(layer.layer, keras.layers.Embedding)):
+        reader.refuse(f"it is called on {', '.join(sorted(dtypes)) or 'integer'} inputs, and Keras casts the wrapped "
+                      "layer's output to the input's dtype (the embedding vectors become integers).",
+                      "apply SpectralNormalization to layers called on float inputs.")
+    reader.finish(weights=[])  # accounts for every config key
+    inner, outer = layer.layer.name, config["name"]
+    pieces = translate_layer(layer.layer)
+    for piece in pieces:
+        piece.config["name"] = _renamed(piece.name, inner, outer)
+    return pieces
+
+
+def _renamed(name, inner, outer):
+    """A piece of the wrapped layer's translation, named after the wrapper: the last piece (the inner layer's
+    own name) takes the wrapper's name, helpers keep their suffix."""
+    if name == inner:
+        return outer
+    return outer + name[len(inner):] if name.startswith(f"{inner}__") else f"{outer}__{name}"

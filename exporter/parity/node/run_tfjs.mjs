@@ -8,7 +8,8 @@
 //                                          stdin; empty stdin: nothing to do, exit)
 //
 // jobs.json: {"backend": "wasm"|"cpu", "jobs": [{"id", "dir" (a directory or an http(s) URL),
-//              "format": "layers"|"graph", "runtime": webnets-layers.js path or URL (or null),
+//              "format": "layers"|"graph", "runtime": the scripts to register first, in order
+//              (webnets-layers.js, plugins' JS files: paths or URLs; one string, a list or null),
 //              "inputs": [{"path", "shape", "dtype"}], "out"}]}
 // Each job writes out/output_<i>.bin (float32, row-major); results.json gets
 // {id: {ok, error?, backend, outputs: [{path, shape}], load_ms, predict_ms}}.
@@ -44,19 +45,27 @@ function fileHandler(dir) {
   };
 }
 
-// webnets-layers.js registers webnets' own layer classes; it must run before the model loads.
-// A file is loaded with require(), as Node apps do; a published one is fetched like a page would.
+// webnets-layers.js registers webnets' own layer classes, a plugin's JS file a user's (the same
+// contract); each must run before the model loads. A file is loaded with require(), as Node apps
+// do; a published one is fetched like a page would.
 async function registerRuntime(location) {
+  let api;
   if (!/^https?:\/\//.test(location)) {
     const require = createRequire(import.meta.url);
     delete require.cache[require.resolve(location)];  // a re-export may carry a newer copy
-    return require(location).register(tf);
+    api = require(location);
+  } else {
+    const response = await fetch(location);
+    if (!response.ok) throw new Error(`${location}: HTTP ${response.status} (the model requires this script)`);
+    const module = {exports: {}};
+    new Function('module', 'exports', await response.text())(module, module.exports);
+    api = module.exports;
   }
-  const response = await fetch(location);
-  if (!response.ok) throw new Error(`${location}: HTTP ${response.status} (the model needs webnets-layers.js)`);
-  const module = {exports: {}};
-  new Function('module', 'exports', await response.text())(module, module.exports);
-  return module.exports.register(tf);
+  if (!api || typeof api.register !== 'function') {
+    throw new Error(`${location} does not export register(tf) (module.exports = {register}), which registers `
+      + 'its layer classes: follow the contract of webnets-layers.js (README: Your own layers)');
+  }
+  return api.register(tf);
 }
 
 function readInput(spec) {
@@ -68,7 +77,7 @@ function readInput(spec) {
 
 async function runJob(job) {
   const t0 = performance.now();
-  if (job.runtime) await registerRuntime(job.runtime);
+  for (const location of [].concat(job.runtime || [])) await registerRuntime(location);  // in load order
   // A published model is loaded over HTTP exactly as a page would (tf.io.http, fetch).
   const source = /^https?:\/\//.test(job.dir) ? `${job.dir.replace(/\/+$/, '')}/model.json` : fileHandler(job.dir);
   const model = job.format === 'graph'
@@ -96,7 +105,9 @@ async function runJob(job) {
   const written = [];
   fs.mkdirSync(job.out, {recursive: true});
   for (let i = 0; i < outputs.length; i++) {
-    const values = await outputs[i].cast('float32').data();
+    // Float32Array.from, not cast('float32'): TF.js' CPU backend casts int32 to float32 by keeping the
+    // Int32Array (a cast is a relabel there), whose bytes are not float32s.
+    const values = Float32Array.from(await outputs[i].data());
     const file = path.join(job.out, `output_${i}.bin`);
     fs.writeFileSync(file, Buffer.from(values.buffer, values.byteOffset, values.byteLength));
     written.push({path: file, shape: outputs[i].shape});
