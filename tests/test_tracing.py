@@ -119,7 +119,8 @@ def test_one_sgd_step_in_tfjs_moves_the_traced_variables_as_keras(tmp_path, buil
     (U.BranchesOnValues, r"branches in Python on a tensor's value.* at user_layers\.py:\d+ \(`if ops\.mean\(x\) > 0:`\)"),
     (U.UsesNumpy, r"converts a tensor to numpy.* at user_layers\.py:\d+"),
     (U.UsesCumsum, r"Cumsum.*webnets translates these ops"),
-], ids=["python-branch", "numpy", "unknown-op"])
+    (U.WeightsInAList, r"keeps the variable\(s\) s0, s1 in a container"),
+], ids=["python-branch", "numpy", "unknown-op", "variables-in-a-list"])
 def test_what_cannot_be_traced_is_refused_by_construct_and_line(layer, expected):
     inputs = keras.Input((4, 3))
     model = keras.Model(inputs, layer()(inputs))

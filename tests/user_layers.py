@@ -148,3 +148,14 @@ class UsesCumsum(layers.Layer):
 
     def call(self, x):
         return ops.cumsum(x, axis=1)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class WeightsInAList(layers.Layer):
+    """Not traceable: its variables live in a list, where tracing cannot follow them into weights."""
+
+    def build(self, input_shape):
+        self.scales = [self.add_weight(shape=(input_shape[-1],), initializer="ones", name=f"s{i}") for i in range(2)]
+
+    def call(self, x):
+        return x * self.scales[0] * self.scales[1]

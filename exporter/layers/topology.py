@@ -1,10 +1,13 @@
 """Keras 3 model -> tfjs-layers (Keras 2 style) model topology and named weights.
 
-Works on the live model: each layer goes through its translator, and the
-Keras 3 node format ({args, kwargs} with __keras_tensor__ histories) is
-rewritten as Keras 2 inbound node lists [[layer, node_index, tensor_index, {}]].
-Nested models keep their structure; their weights are named by their own
-layers, as TF.js names them.
+Works on the live model (its graph read by live_graph.py): each layer goes through
+its translator, and the Keras 3 node format ({args, kwargs} with __keras_tensor__
+histories) is rewritten as Keras 2 inbound node lists [[layer, node_index,
+tensor_index, {}]]. Nested models keep their structure (unless they share a layer
+with the graph around them: then they are inlined); their weights are named by
+their own layers, as TF.js names them. A layer without a translator that is not
+Keras' own is traced (tracing.py) and becomes a nested model too, its inner names
+prefixed with its own.
 """
 
 import keras
@@ -50,14 +53,11 @@ def _translate_operation(op, node=None, call=None):
     whose constants live in their arguments; `call` describes a layer's calls
     for translators that take call arguments.
     """
-    if isinstance(op, keras.Model):
-        config, weights = translate_model(op)
+    if isinstance(op, keras.Model) or _traced(op):  # a nested TF.js model
+        config, weights = translate_model(op) if isinstance(op, keras.Model) else _translate_traced(op)
         return [TfjsLayer(config["class_name"], config["config"], [], None)], weights
     if not isinstance(op, keras.layers.Layer):
         return translate_operation(op, node), []
-    if _traced(op):
-        config, weights = _translate_traced(op)
-        return [TfjsLayer(config["class_name"], config["config"], [], None)], weights
     pieces = translate_layer(op, call)
     weights = [(f"{piece.name}/{suffix}", value) for piece in pieces for suffix, value in piece.weights]
     return pieces, weights
@@ -65,7 +65,7 @@ def _translate_operation(op, node=None, call=None):
 
 def _traced(op):
     """A layer exported through its traced graph: not Keras' own, and no translator registered for it."""
-    return is_traceable(op) and not has_translator(op)
+    return isinstance(op, keras.layers.Layer) and is_traceable(op) and not has_translator(op)
 
 
 def _translate_traced(layer):

@@ -26,6 +26,7 @@ import keras
 from keras import ops, tree
 
 from ..errors import UnsupportedLayerError
+from .translators import is_builtin
 
 __all__ = ["TracedLayer", "is_traceable", "trace_layer", "VARIABLE_CLASS"]
 
@@ -45,15 +46,24 @@ class TracedLayer:
 
 def is_traceable(layer):
     """A layer that is neither a model nor one of Keras' own classes: a user's or a library's layer."""
-    return (isinstance(layer, keras.layers.Layer) and not isinstance(layer, keras.Model)
-            and type(layer).__module__.split(".")[0] != "keras")
+    return isinstance(layer, keras.layers.Layer) and not isinstance(layer, keras.Model) and not is_builtin(layer)
 
 
 def _own_variables(layer):
-    """The variables the layer created itself (not those of its sublayers), with the attribute holding each."""
+    """The variables the layer created itself (not those of its sublayers), with the attribute holding each.
+
+    A variable kept elsewhere (in a list or a dict) would enter the trace as a constant, exported but
+    never trained in TF.js, so it is refused."""
     own = {id(v): v for v in list(layer._trainable_variables) + list(layer._non_trainable_variables)
            if "seed_generator" not in v.path}
-    return {name: value for name, value in vars(layer).items() if id(value) in own}
+    held = {name: value for name, value in vars(layer).items() if id(value) in own}
+    hidden = [v.name for key, v in own.items() if key not in {id(value) for value in held.values()}]
+    if hidden:
+        raise UnsupportedLayerError(
+            layer.name, type(layer).__name__, f"it keeps the variable(s) {', '.join(hidden)} in a container "
+            "(a list or a dict), where tracing cannot follow them into TF.js weights.",
+            "hold each variable in an attribute of its own (self.w = self.add_weight(...)).")
+    return held
 
 
 @contextlib.contextmanager
