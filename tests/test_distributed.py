@@ -7,6 +7,11 @@ summary; the files come from `python -m exporter export` itself on two workers. 
 subprocesses (a strategy configures TensorFlow's runtime once per process). About three and a
 half minutes on two cores.
 
+Every test starts on a fresh, empty KERAS_HOME, as on a new machine: the processes it starts
+together copy Fashion-MNIST into Keras' cache at the same moment (models/data/fashion_mnist.py
+must let them: one copies, the others wait and find the files whole). Only where the Debian package
+`dataset-fashion-mnist` is there to copy from; elsewhere they use the usual cache.
+
 Quick mode trains SqueezeNet for 32 steps of a global batch of 32: enough for the training loss and
 accuracy to move well away from chance, not enough for its BatchNormalization moving statistics, so
 the held-out accuracy of every quick model (one worker or two) is still near chance (0.06-0.16).
@@ -26,11 +31,18 @@ from pathlib import Path
 
 import pytest
 
+from models.data import fashion_mnist
+
 REPO = Path(__file__).resolve().parent.parent
 MODEL = "squeezenet"
 # Seconds for a whole quick run (import, cluster, first-step tracing, 32 steps): about 40 on an idle
 # 2-core machine, five times that when something else keeps the cores busy.
 STARTUP_LIMIT = 900
+
+
+def fresh_keras_home(tmp_path):
+    """{"KERAS_HOME": an empty directory} where Fashion-MNIST can be copied in offline, else {}."""
+    return {"KERAS_HOME": str(tmp_path / "keras")} if fashion_mnist.DEBIAN_DIR.exists() else {}
 
 
 def free_ports(count):
@@ -56,7 +68,7 @@ class Run:
         self.log = tmp_path / f"{name}.log"
         full_env = {k: v for k, v in os.environ.items() if k not in ("TF_CONFIG", "WEBNETS_CPU_REPLICAS")}
         full_env.update({"CI": "1", "TF_CPP_MIN_LOG_LEVEL": "2", "WEBNETS_CHECKPOINT_DIR": str(tmp_path / "unused"),
-                         "WEBNETS_WORKER_TIMEOUT": "90"}, **env)
+                         "WEBNETS_WORKER_TIMEOUT": "90", **fresh_keras_home(tmp_path)}, **env)
         with open(self.log, "w") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "models.training", MODEL, "--quick", *args],
@@ -220,12 +232,14 @@ def test_a_worker_that_never_joins_is_given_up_on(tmp_path):
 def test_export_on_two_workers_only_the_chief_writes(tmp_path):
     """`python -m exporter export squeezenet --quick --retrain --strategy multiworker` on two workers:
     both train the same model (the same weights digest in both logs); worker 0 alone writes the
-    checkpoint and the verified export, after worker 1 has gone; worker 1 writes neither."""
+    checkpoint and the verified export, after worker 1 has gone; worker 1 writes neither. Both start
+    on one empty KERAS_HOME, as two workers on a new machine: both copy Fashion-MNIST into it at once."""
     ports = free_ports(2)
     processes = []
     for index in range(2):
         env = {**os.environ, "CI": "1", "TF_CPP_MIN_LOG_LEVEL": "2", "TF_CONFIG": tf_config(ports, index),
-               "WEBNETS_CHECKPOINT_DIR": str(tmp_path / f"checkpoints{index}"), "WEBNETS_WORKER_TIMEOUT": "90"}
+               "WEBNETS_CHECKPOINT_DIR": str(tmp_path / f"checkpoints{index}"), "WEBNETS_WORKER_TIMEOUT": "90",
+               **fresh_keras_home(tmp_path)}
         log = open(tmp_path / f"export{index}.log", "w")
         processes.append((subprocess.Popen(
             [sys.executable, "-m", "exporter", "export", MODEL, "--quick", "--retrain", "--strategy", "multiworker",
@@ -239,6 +253,11 @@ def test_export_on_two_workers_only_the_chief_writes(tmp_path):
             log.close()
     logs = [(tmp_path / f"export{index}.log").read_text() for index in range(2)]
     assert codes == [0, 0], [text[-3000:] for text in logs]
+    assert not any("failed unexpectedly" in text for text in logs)
+    if fresh_keras_home(tmp_path):
+        cache = tmp_path / "keras" / "datasets" / "fashion-mnist"
+        for name in fashion_mnist.FILES:  # whole, as the Debian package ships them
+            assert (cache / name).read_bytes() == (fashion_mnist.DEBIAN_DIR / name).read_bytes(), name
     digests = [re.search(r"trained on 2 worker\(s\), 2 replica\(s\) .*weights sha256 ([0-9a-f]{64})", text)
                for text in logs]
     assert all(digests) and digests[0].group(1) == digests[1].group(1), logs

@@ -10,6 +10,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from ..errors import ExportError
+from ..output.atomic import file_lock
+
 ROOT = Path(__file__).resolve().parents[2]
 WEB_DEMO = ROOT / "web_demo"
 
@@ -31,6 +34,23 @@ def chromium_path():
 
 
 def ensure_vendor():
-    """TF.js copied from node_modules into web_demo/vendor (what `make vendor` does)."""
-    if not (WEB_DEMO / "vendor" / "tf.min.js").exists():
-        subprocess.run(["node", str(WEB_DEMO / "vendor.mjs")], check=True, cwd=ROOT)
+    """TF.js copied from node_modules into web_demo/vendor (what `make vendor` does).
+
+    vendor.mjs writes tf.min.js last, each file renamed into place, so tf.min.js present means the
+    copy is complete. Several processes (test workers, a benchmark) may ask at once: under an flock
+    on vendor/.lock one runs vendor.mjs, the others wait and then find it done."""
+    vendor = WEB_DEMO / "vendor"
+    if (vendor / "tf.min.js").exists():
+        return
+    with file_lock(vendor / ".lock"):
+        if (vendor / "tf.min.js").exists():
+            return
+        try:
+            result = subprocess.run(["node", str(WEB_DEMO / "vendor.mjs")], cwd=ROOT, capture_output=True, text=True)
+        except FileNotFoundError:
+            raise ExportError(f"Copying TF.js into {vendor} needs Node.js, and `node` is not on PATH. Fix: install "
+                              "Node.js (18 or later), then `npm ci` and `make vendor`.") from None
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise ExportError(f"Copying TF.js into {vendor} failed (node web_demo/vendor.mjs exited {result.returncode}: "
+                          f"{last}). Fix: run `npm ci` in {ROOT} so node_modules holds TF.js, then `make vendor`.")

@@ -1,6 +1,7 @@
 """A zoo model to export: trained here (on one machine or several), loaded from the cache, or
 loaded from the user's weights."""
 
+import contextlib
 import datetime
 from pathlib import Path
 
@@ -31,17 +32,16 @@ def load_weights(spec, path):
 
 def train_or_load(spec, *, retrain=False, weights=None, strategy_name=None, quick=False, log=print):
     """(model, record) to export; record is None on a worker that is not the chief."""
+    from models.data import DatasetUnavailableError
     from models.training import TrainingSetupError, WorkerLostError
 
     try:
         return _train_or_load(spec, retrain, weights, strategy_name, quick, log)
-    except (TrainingSetupError, WorkerLostError) as error:  # already one paragraph with its fix
+    except (TrainingSetupError, WorkerLostError, DatasetUnavailableError) as error:  # one paragraph with its fix
         raise ExportError(str(error)) from None
 
 
 def _train_or_load(spec, retrain, weights, strategy_name, quick, log):
-    from models.training import is_chief, train_zoo_model
-
     checkpoint = Checkpoint.of(spec.name)
     if weights:
         if not Path(weights).exists():
@@ -50,9 +50,37 @@ def _train_or_load(spec, retrain, weights, strategy_name, quick, log):
         model = load_weights(spec, weights)
         return model, {"source": str(weights), "metrics": spec.evaluate(model)}
     if checkpoint.exists() and not retrain:
-        log(f"{spec.name}: using the cached checkpoint {checkpoint.model} (--retrain to train again)")
-        model = checkpoint.load()
-        return model, checkpoint.read_record() or {"metrics": spec.evaluate(model)}
+        with checkpoint.reading(log):
+            return _load_cached(spec, checkpoint, log)
+    if strategy_name == "multiworker":
+        # Every worker must take the same branch (train together or not at all), so none may wait on
+        # a lock that another process holds; the chief alone saves, under the lock (_save).
+        return _train(spec, checkpoint, strategy_name, quick, log)
+    seen = checkpoint.version()
+    with checkpoint.writing(log):
+        # Another process may have trained it while this one waited: use that rather than train again
+        # (with --retrain too, if it trained as this run would: as new as this run's would be).
+        now = checkpoint.version()
+        if now is not None and (not retrain or (now != seen and _trained_as(checkpoint, quick))):
+            log(f"{spec.name}: another process has just trained this checkpoint; using it")
+            return _load_cached(spec, checkpoint, log)
+        return _train(spec, checkpoint, strategy_name, quick, log, locked=True)
+
+
+def _trained_as(checkpoint, quick):
+    record = checkpoint.read_record() or {}
+    return record.get("source") == "trained" and bool(record.get("quick")) == bool(quick)
+
+
+def _load_cached(spec, checkpoint, log):
+    log(f"{spec.name}: using the cached checkpoint {checkpoint.model} (--retrain to train again)")
+    model = checkpoint.load()
+    return model, checkpoint.read_record() or {"metrics": spec.evaluate(model)}
+
+
+def _train(spec, checkpoint, strategy_name, quick, log, locked=False):
+    from models.training import is_chief, train_zoo_model
+
     log(f"{spec.name}: training the demo model on {spec.dataset}" + (" (quick)" if quick else "")
         + (f" (--strategy {strategy_name})" if strategy_name else ""))
     model, result, summary = train_zoo_model(spec, strategy_name=strategy_name, quick=quick, log=log)
@@ -60,9 +88,6 @@ def _train_or_load(spec, retrain, weights, strategy_name, quick, log):
         f"{summary['wall_seconds']:.0f} s; weights sha256 {summary['weights_sha256']}")
     if not is_chief():
         return model, None  # multi-worker training: only the chief writes checkpoints and exports
-    checkpoint.save_model(model)
-    for extra_name, extra_model in result.extra_models.items():
-        checkpoint.sibling(extra_name).save_model(extra_model)
     record = {
         "source": "trained",
         "trained_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -76,5 +101,14 @@ def _train_or_load(spec, retrain, weights, strategy_name, quick, log):
         "extra_models": sorted(result.extra_models),
         "curves": result.curves,
     }
-    checkpoint.save_record(record, result.curves, f"{spec.name} ({spec.dataset})")
+    with contextlib.nullcontext() if locked else checkpoint.writing(log):
+        _save(spec, checkpoint, model, result, record)
     return model, record
+
+
+def _save(spec, checkpoint, model, result, record):
+    """The models first, the record that names them last (each file replaced atomically)."""
+    checkpoint.save_model(model)
+    for extra_name, extra_model in result.extra_models.items():
+        checkpoint.sibling(extra_name).save_model(extra_model)
+    checkpoint.save_record(record, result.curves, f"{spec.name} ({spec.dataset})")
