@@ -100,6 +100,30 @@ def test_three_processes_copy_the_dataset_into_an_empty_cache_at_once(tmp_path):
     assert hidden_temporaries(cache) == []
 
 
+# --------------------------------------------------------------------------- one index, two writers
+
+
+def _index_row_after(barrier, root, name):
+    from exporter.zoo.index import update_index
+
+    barrier.wait(timeout=60)
+    for version in range(20):  # many read-change-write rounds, so that unlocked ones would interleave
+        update_index(root, {"name": name, "parameter_count": version})
+
+
+def test_two_exports_into_one_root_keep_both_index_rows(tmp_path):
+    spawn = multiprocessing.get_context("spawn")
+    barrier = spawn.Barrier(2)
+    workers = [spawn.Process(target=_index_row_after, args=(barrier, tmp_path, name)) for name in ("a", "b")]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert [worker.exitcode for worker in workers] == [0, 0]
+    rows = json.loads((tmp_path / "index.json").read_text())["models"]
+    assert [(row["name"], row["parameter_count"]) for row in rows] == [("a", 19), ("b", 19)]
+
+
 # --------------------------------------------------------------------------- two exports
 
 

@@ -6,10 +6,10 @@
     transfer.py     their gzip and brotli sizes, as a CDN sends them
 """
 
-from .atomic import atomic_directory, atomic_file, write_text_atomic
+from .atomic import OutputExistsError, atomic_directory, atomic_file, file_lock, write_text_atomic
 from .files import model_files
 from .script_form import write_index_script, write_model_script
 from .transfer import brotli_size, compressed_sizes, gzip_size
 
-__all__ = ["atomic_directory", "atomic_file", "write_text_atomic", "model_files", "write_index_script", "write_model_script",
+__all__ = ["atomic_directory", "atomic_file", "file_lock", "OutputExistsError", "write_text_atomic", "model_files", "write_index_script", "write_model_script",
            "compressed_sizes", "gzip_size", "brotli_size"]

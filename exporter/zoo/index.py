@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from .. import __version__
-from ..output import write_index_script, write_text_atomic
+from ..output import file_lock, write_index_script, write_text_atomic
 
 # meta.json keys an index row repeats, so the page can lay out its cards before any model loads.
 _ROW_FIELDS = ("display_name", "family", "task", "dataset", "model", "meta", "parameter_count", "quantization",
@@ -12,8 +12,16 @@ _ROW_FIELDS = ("display_name", "family", "task", "dataset", "model", "meta", "pa
 
 
 def update_index(out_root, meta):
-    """Add or replace one model's row in OUT/index.json (atomic rewrite), then index.js."""
+    """Add or replace one model's row in OUT/index.json (atomic rewrite), then index.js.
+
+    Read, change and write happen under a lock (OUT/.index.json.lock): two exports of different
+    models into one root at once would otherwise each write the index without the other's row."""
     out_root = Path(out_root)
+    with file_lock(out_root / ".index.json.lock"):
+        return _update_index(out_root, meta)
+
+
+def _update_index(out_root, meta):
     index_path = out_root / "index.json"
     index = json.loads(index_path.read_text()) if index_path.exists() else {"models": []}
     files = {"model": f"{meta['name']}/model.json", "meta": f"{meta['name']}/meta.json"}
