@@ -37,6 +37,16 @@ def _size(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a size (use bytes, or e.g. 4M, 512K)") from None
 
 
+def _count(text):
+    try:
+        value = float(text)  # 2e9 as well as 2000000000
+    except ValueError:
+        value = -1
+    if not (value >= 1 and value.is_integer()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number (e.g. 2e9)")
+    return int(value)
+
+
 # ------------------------------------------------------------------------------------ TensorFlow's noise
 
 
@@ -134,7 +144,7 @@ def _convert(args):
 
     convert(args.src, args.out_dir, quantize=request, format=args.format, shard_size=args.shard_size,
             force=args.force, verify=args.verify, unsafe=args.unsafe, optimize=args.optimize, step=args.step,
-            imports=args.imports)
+            imports=args.imports, max_params=args.max_params)
     return 0
 
 
@@ -264,6 +274,9 @@ def build_parser():
                          help="import this trusted module before loading (repeatable): the code defining the "
                               "file's own classes, e.g. keras_hub or my_project.layers; nothing is ever imported "
                               "because a model file names it")
+    convert.add_argument("--max-params", type=_count, metavar="N",
+                         help="refuse a file whose config declares more parameters than N, before they are "
+                              "allocated (default 2e9)")
     convert.add_argument("--step", action="store_true",
                          help="write the step model of a recurrent model instead: one token and each recurrent "
                               "layer's state in, the output and the new states out (README: The step form)")

@@ -72,9 +72,13 @@ def _verify(model, tfjs, log):
                               "samples": int(inputs[0].shape[0])}
 
 
-def import_model(src, out, *, force=False, verify=True, log=print) -> dict:
+def import_model(src, out, *, force=False, verify=True, max_params=None, log=print) -> dict:
     """Rebuild the TF.js layers model at `src` (directory, model.json path or http(s) URL) as a Keras 3
     model and write it to `out` (.keras) atomically. Returns a summary dict (layers, params, parity).
+
+    max_params: refuse a model declaring more weight values than this (None: 2e9); a model.json whose
+    manifest disagrees with its shard sizes, or whose layers declare more than the manifest holds, is
+    always refused, before anything is read into memory or built.
 
     Raises ExportError (ImportRefusal, an UnsupportedLayerError, for a layer or option with no
     Keras 3 equivalent; ParityError when Keras does not reproduce TF.js); nothing is written then."""
@@ -87,7 +91,7 @@ def import_model(src, out, *, force=False, verify=True, log=print) -> dict:
     out = _check_out(out, force)
     work = Path(tempfile.mkdtemp(prefix="webnets-import-"))
     try:
-        tfjs = read_model(src, work=work)
+        tfjs = read_model(src, work=work, max_params=max_params)
         model = build_model(tfjs.model_config)
         assign_weights(model, tfjs.weights, tfjs.weight_order)
         log(f"rebuilt {type(model).__name__} '{model.name}': {len(model.layers)} layers, "

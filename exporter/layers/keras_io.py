@@ -2,7 +2,10 @@
 
 Never runs code from the file unless asked: `.keras` files load with
 safe_mode=True (Lambda layers holding Python bytecode are refused), and
-custom classes are never imported from a file.
+custom classes are never imported from a file. Nor does a file make webnets allocate more than
+it holds: its config is read as data first and each layer's weights counted (budget.py), and a
+config that declares more weights than the file stores, or more than max_params, is refused
+before Keras builds anything.
 """
 
 import json
@@ -11,10 +14,15 @@ import zipfile
 from pathlib import Path
 
 from ..errors import ExportError
+from .budget import check_budget, estimate_model
 from .user_code import missing_module_hint
 
 _H5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _ZIP_MAGIC = b"PK\x03\x04"
+# A config this large is not a model a person saved (keras.applications' largest is 1 MB), and
+# parsing it would take gigabytes by itself.
+_MAX_CONFIG_BYTES = 64 * 1024 * 1024
+_WEIGHT_MEMBERS = ("model.weights.h5", "model.weights.npz")  # where Keras 3 keeps a .keras file's weights
 
 
 def sniff_format(path):
@@ -38,10 +46,10 @@ def sniff_format(path):
                       f"{head[:8]!r}). Fix: save the model with model.save('model.keras').")
 
 
-def load_keras_model(path, unsafe=False):
-    """Load a .keras / .h5 model without compiling it."""
-    import keras  # slow import: only when a model is really loaded
+def load_keras_model(path, unsafe=False, max_params=None):
+    """Load a .keras / .h5 model without compiling it.
 
+    max_params: refuse a config declaring more parameters than this (None: budget.DEFAULT_MAX_PARAMS)."""
     path = Path(path)
     kind = sniff_format(path)
     if kind == "saved_model":
@@ -59,10 +67,68 @@ def load_keras_model(path, unsafe=False):
             raise ExportError(f"'{path}' is a zip file but not a complete .keras model "
                               f"({'corrupt member ' + bad if bad else 'no config.json'}). Fix: save the model again "
                               "with model.save('model.keras').")
+    check_model_file(path, kind, max_params)
+    import keras  # slow import: only when a model is really loaded
+
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=not unsafe)
     except Exception as error:  # Keras raises many types; all mean "cannot load"
         raise ExportError(_explain_load_error(path, error, unsafe)) from error
+
+
+def check_model_file(path, kind=None, max_params=None):
+    """Refuse a .keras / .h5 file whose config declares more weights than the file holds, or more
+    than max_params, reading only its config and the weights' size (nothing is extracted or built).
+    A config that is not JSON is left to Keras, which explains it."""
+    path = Path(path)
+    kind = kind or sniff_format(path)
+    if kind == "keras":
+        with zipfile.ZipFile(path) as archive:
+            _check_config_size(path, archive.getinfo("config.json").file_size)
+            members = {i.filename: i.file_size for i in archive.infolist()}
+            weights = next((name for name in _WEIGHT_MEMBERS if name in members), None)
+            try:
+                config = json.loads(archive.read("config.json"))
+            except ValueError:
+                return
+        held = members[weights] if weights else 0
+        label = f"its weights file {weights}" if weights else "the archive (it has no model.weights.h5)"
+    elif kind == "h5":
+        import h5py
+
+        try:
+            with h5py.File(path, "r") as f:
+                text = f.attrs.get("model_config")
+        except OSError:
+            return  # not readable: Keras explains that
+        if text is None:
+            return  # a weights-only file: Keras explains that
+        _check_config_size(path, len(text))
+        try:
+            config = json.loads(text)
+        except ValueError:
+            return
+        held, label = path.stat().st_size, "the whole .h5 file"
+    else:
+        return
+    try:
+        budget = estimate_model(config)
+    except ExportError:
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError, ArithmeticError,
+            RecursionError) as error:
+        raise ExportError(f"'{path}': its model config could not be read as data ({type(error).__name__}: "
+                          f"{error}), so its size cannot be checked before Keras builds it. Fix: save the model "
+                          "again with model.save('model.keras'); if Keras loads the file and webnets still "
+                          "refuses it, report it.") from error
+    check_budget(budget, path, weights_bytes=held, weights_label=label, max_params=max_params)
+
+
+def _check_config_size(path, size):
+    if size > _MAX_CONFIG_BYTES:
+        raise ExportError(f"'{path}': its model config is {size:,} bytes, more than the {_MAX_CONFIG_BYTES:,} a "
+                          "model config takes, so it was not read. Fix: save the model again with "
+                          "model.save('model.keras'); convert only files you trust.")
 
 
 def _file_layers(path):

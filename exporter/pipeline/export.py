@@ -128,7 +128,8 @@ def export_keras_model(model, out_dir, *, quantize: Quantize = None, format: str
 
 def convert(src: Union[str, Path], out_dir: Union[str, Path], *, quantize: Quantize = None, format: str = "layers",
             shard_size: int = DEFAULT_SHARD_BYTES, force: bool = False, verify: bool = True, unsafe: bool = False,
-            optimize: bool = True, step: bool = False, imports: Sequence[str] = (), log: Callable = print) -> dict:
+            optimize: bool = True, step: bool = False, imports: Sequence[str] = (), max_params: Optional[int] = None,
+            log: Callable = print) -> dict:
     """Convert a Keras model file into a TF.js model directory, verified in TF.js (`webnets convert`).
 
     Args:
@@ -147,6 +148,8 @@ def convert(src: Union[str, Path], out_dir: Union[str, Path], *, quantize: Quant
             state of each recurrent layer in, the output and the new states out.
         imports: modules to import before loading (`--import`): the trusted code that defines the
             file's own classes, e.g. ["keras_hub"] or ["my_project.layers"]. Nothing else is imported.
+        max_params: refuse a file whose config declares more parameters than this, before Keras
+            allocates them (`--max-params`; None: 2e9). Files declaring more than they store are always refused.
         log: where progress lines go.
 
     Returns:
@@ -171,7 +174,7 @@ def convert(src: Union[str, Path], out_dir: Union[str, Path], *, quantize: Quant
         request.require_validation_file()
     import_modules(imports)
     load_installed()  # installed plugins, which may define the file's classes too
-    model = load_keras_model(src, unsafe=unsafe)
+    model = load_keras_model(src, unsafe=unsafe, max_params=max_params)
     if step:
         from .step_form import build_step_model
 
