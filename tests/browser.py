@@ -4,12 +4,13 @@ TF.js's WebGL backend on SwiftShader; headless Firefox (Debian's firefox-esr)
 driven by puppeteer-core (tests/firefox_driver.mjs), WebGL on Mesa's llvmpipe; a
 plain loopback HTTP server; the golden vectors."""
 
+import contextlib
 import functools
 import http.server
 import json
 import shutil
 
-from exporter.browser.chromium import ROOT, WEB_DEMO
+from exporter.browser.chromium import CHROMIUM_FLAGS, ROOT, WEB_DEMO, chromium_path, ensure_vendor
 from exporter.browser.serve import in_background
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -23,6 +24,21 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 # which would hide exactly the file:// problems the Firefox test is for.
 FIREFOX_PREFS = {"security.fileuri.strict_origin_policy": True, "webgl.force-enabled": True}
 FIREFOX_ENV = {"MOZ_WEBGL_FORCE_EGL": "1"}
+
+
+@contextlib.contextmanager
+def chromium(*flags):
+    """Debian's headless Chromium under Playwright, with the demo's vendored TF.js in place; `flags`
+    added to the WebGL-on-SwiftShader ones (a fake camera, say). The browser every page test drives."""
+    import playwright.sync_api as playwright
+
+    ensure_vendor()
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=[*CHROMIUM_FLAGS, *flags], headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def firefox_path():

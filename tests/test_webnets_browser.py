@@ -10,16 +10,15 @@ import json
 import shutil
 
 import keras
-import playwright.sync_api as playwright
 import pytest
 
 from exporter import export_keras_model
-from exporter.browser.chromium import CHROMIUM_FLAGS, WEB_DEMO, chromium_path, ensure_vendor
+from exporter.browser.chromium import WEB_DEMO, ensure_vendor
 from exporter.browser.serve import serving
 from exporter.parity.tolerances import BROWSER_BOUND, max_relative_error
 from exporter.runtime import RUNTIME_NAME
 from exporter.zoo.index import update_index
-from tests.browser import Page
+from tests.browser import Page, chromium
 
 from . import test_webnets_layers
 from .coverage_corpus import BY_NAME
@@ -65,10 +64,8 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS, headless=True)
-        yield browser
-        browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module", params=["http", "file"])

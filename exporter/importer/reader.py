@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ExportError
-from ..layers.budget import DEFAULT_MAX_PARAMS, check_budget, estimate_model, human_bytes
+from ..layers.budget import DEFAULT_MAX_PARAMS, check_budget, estimate_or_refuse, human_bytes
 from ..parity.runtime import is_url
 from ..quantize.shards import read_dequantized
 
@@ -230,14 +230,9 @@ def _check_budget(source, config, values, max_params):
         _refuse(source, f"the weights manifest declares {values:,} values, more than the limit of {limit:,} "
                 f"({option}); as float32 they take {human_bytes(values * 4)}.",
                 f"if you trust the model and this machine has the memory, pass max_params={values:,}.")
-    try:
-        budget = estimate_model(config)
-    except ExportError:
-        raise
-    except (TypeError, ValueError, AttributeError, KeyError, IndexError, ArithmeticError,
-            RecursionError) as error:
-        _refuse(source, f"model.json's topology could not be read as data ({type(error).__name__}: {error}).",
-                "re-export the model; if TF.js loads it and webnets still refuses it, report it.")
+    budget = estimate_or_refuse(config, lambda why: (
+        f"{source}: model.json's topology could not be read as data ({why}). Nothing was written. Fix: "
+        "re-export the model; if TF.js loads it and webnets still refuses it, report it."))
     largest = budget.largest()
     if budget.params > values:
         _refuse(source, f"its layer configs declare at least {budget.params:,} weight values (layer '{largest.name}' "

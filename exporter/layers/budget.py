@@ -649,6 +649,18 @@ def estimate_model(config) -> Budget:
     return walker.budget
 
 
+def estimate_or_refuse(config, unreadable):
+    """estimate_model(config), where a config that cannot be read as data (a crafted one) is an
+    ExportError whose message is `unreadable(why)`."""
+    try:
+        return estimate_model(config)
+    except ExportError:
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError, ArithmeticError,
+            RecursionError) as error:
+        raise ExportError(unreadable(f"{type(error).__name__}: {error}")) from error
+
+
 # ------------------------------------------------------------------------------------ refusing
 
 

@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 from ..errors import ExportError
-from .budget import check_budget, estimate_model
+from .budget import check_budget, estimate_or_refuse
 from .user_code import missing_module_hint
 
 _H5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -111,16 +111,10 @@ def check_model_file(path, kind=None, max_params=None):
         held, label = path.stat().st_size, "the whole .h5 file"
     else:
         return
-    try:
-        budget = estimate_model(config)
-    except ExportError:
-        raise
-    except (TypeError, ValueError, AttributeError, KeyError, IndexError, ArithmeticError,
-            RecursionError) as error:
-        raise ExportError(f"'{path}': its model config could not be read as data ({type(error).__name__}: "
-                          f"{error}), so its size cannot be checked before Keras builds it. Fix: save the model "
-                          "again with model.save('model.keras'); if Keras loads the file and webnets still "
-                          "refuses it, report it.") from error
+    budget = estimate_or_refuse(config, lambda why: (
+        f"'{path}': its model config could not be read as data ({why}), so its size cannot be checked before "
+        "Keras builds it. Fix: save the model again with model.save('model.keras'); if Keras loads the file "
+        "and webnets still refuses it, report it."))
     check_budget(budget, path, weights_bytes=held, weights_label=label, max_params=max_params)
 
 
