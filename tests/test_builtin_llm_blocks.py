@@ -8,8 +8,6 @@ that attends to nothing, so every mask path masks something. Weights initialized
 scale) are randomized, so that a scale applied along the wrong axis shows.
 """
 
-import json
-import subprocess
 
 import keras
 import numpy as np
@@ -17,15 +15,13 @@ import pytest
 
 from exporter.errors import UnsupportedLayerError
 from exporter.layers import translate_model
-from exporter.parity.runtime import REPO_ROOT
 from exporter.parity.tolerances import FLOAT32_BOUND
-from exporter.pipeline import write_layers_model
 from exporter.runtime import webnets_classes
 
 from . import parity_helper
 from .fit_helper import fit_step
 from .parity_helper import Case, parity_on_backends
-from .test_webnets_attention import ROUND_TRIP, functional, ids, padded_sample_inputs, seq
+from .test_webnets_attention import functional, ids, padded_sample_inputs, round_trip, seq
 
 L = keras.layers
 VOCAB = 12  # ReversibleEmbedding input_dim (>= the ids the sample inputs draw)
@@ -323,14 +319,7 @@ def test_flash_attention_translates_to_the_same_layer():
                                      "re_language_model_untied_soft_cap", "re_two_outputs_untied",
                                      "rms_norm_two_axes"])
 def test_configs_round_trip_through_tfjs_serialization(tmp_path, case_id):
-    keras.utils.set_random_seed(0)
-    write_layers_model(BY_ID[case_id].build(), tmp_path, optimize=False, log=lambda *_: None)
-    script = tmp_path / "round_trip.mjs"
-    script.write_text(ROUND_TRIP)
-    proc = subprocess.run(["node", str(script), str(tmp_path)], cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    report = round_trip(BY_ID[case_id], tmp_path)
     assert report["diff"] == 0 and report["configs"]
 
 

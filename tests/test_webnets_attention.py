@@ -303,16 +303,21 @@ console.log(JSON.stringify({diff, configs}));
 @pytest.mark.parametrize("case_id", ["mha_embedding_masks_cross", "mha_gate", "mha_output_shape_tuple",
                                      "attention_concat_scale_causal", "additive_masked_causal"])
 def test_configs_round_trip_through_tfjs_serialization(tmp_path, case_id):
-    keras.utils.set_random_seed(0)
-    write_layers_model(BY_ID[case_id].build(), tmp_path, optimize=False, log=lambda *_: None)
-    script = tmp_path / "round_trip.mjs"
-    script.write_text(ROUND_TRIP)
-    proc = subprocess.run(["node", str(script), str(tmp_path)], cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    report = round_trip(BY_ID[case_id], tmp_path)
     assert report["diff"] == 0
     assert report["configs"], "no webnets layer in the export"
+
+
+def round_trip(case, root):
+    """Export the case and run ROUND_TRIP on it in Node: its report ({diff, configs})."""
+    keras.utils.set_random_seed(0)
+    write_layers_model(case.build(), root, optimize=False, log=lambda *_: None)
+    script = root / "round_trip.mjs"
+    script.write_text(ROUND_TRIP)
+    proc = subprocess.run(["node", str(script), str(root)], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def _refusal(build):
