@@ -23,7 +23,7 @@ from ..errors import ExportError
 from ..quantize import QuantizeRequest, Validation
 from .checkpoints import Checkpoint
 from .index import update_index
-from .training import train_or_load
+from .training import explaining_dataset_errors, train_or_load
 
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "web_demo" / "models"
 DEFAULT_QUANTIZE = "uint8"
@@ -38,6 +38,7 @@ def _zoo_model(name):
         raise ExportError(f"{error.args[0]}. Fix: pick one of those names (`python -m exporter list`).") from None
 
 
+@explaining_dataset_errors
 def export_model(name: str, *, out_root=DEFAULT_OUT, quantize=DEFAULT_QUANTIZE, retrain: bool = False,
                  weights: Optional[str] = None, strategy: Optional[str] = None, quick: bool = False,
                  verify: bool = True, optimize: bool = True, prune: Optional[float] = None,

@@ -3,6 +3,7 @@ loaded from the user's weights."""
 
 import contextlib
 import datetime
+import functools
 from pathlib import Path
 
 from ..errors import ExportError
@@ -30,14 +31,28 @@ def load_weights(spec, path):
     return model
 
 
+def explaining_dataset_errors(function):
+    """A zoo job whose data cannot be had (no offline copy, no network) ends as the dataset's own one-paragraph
+    error with its fix, wherever the job reads it: training, validation, golden inputs or evaluation."""
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        from models.data import DatasetUnavailableError
+
+        try:
+            return function(*args, **kwargs)
+        except DatasetUnavailableError as error:
+            raise ExportError(str(error)) from None
+
+    return run
+
+
 def train_or_load(spec, *, retrain=False, weights=None, strategy_name=None, quick=False, log=print):
     """(model, record) to export; record is None on a worker that is not the chief."""
-    from models.data import DatasetUnavailableError
     from models.training import TrainingSetupError, WorkerLostError
 
     try:
-        return _train_or_load(spec, retrain, weights, strategy_name, quick, log)
-    except (TrainingSetupError, WorkerLostError, DatasetUnavailableError) as error:  # one paragraph with its fix
+        return explaining_dataset_errors(_train_or_load)(spec, retrain, weights, strategy_name, quick, log)
+    except (TrainingSetupError, WorkerLostError) as error:  # one paragraph with its fix
         raise ExportError(str(error)) from None
 
 
