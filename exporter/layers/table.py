@@ -8,18 +8,12 @@ for the string layers, which need string tensors in TF.js (not yet translated).
 
 import inspect
 
-from .translators import TRANSLATORS, supported_layers
+from .translators import REFUSED, TRANSLATORS, supported_layers
 
 __all__ = ["layers_table", "builtin_layer_statuses", "FOREIGN_CODE", "STRING_LAYERS", "RNN_CELLS", "update_readme"]
 
-# Classes that wrap code of another framework or arbitrary Python: refused for good.
-FOREIGN_CODE = {
-    "Lambda": "arbitrary Python (refused; only with --unsafe would Keras even load it)",
-    "TFSMLayer": "a TensorFlow SavedModel (use --format graph)",
-    "TorchModuleWrapper": "PyTorch code",
-    "JaxLayer": "a JAX function",
-    "FlaxLayer": "a Flax module",
-}
+# Classes that wrap foreign code: refused for good, with the translators' own reason.
+FOREIGN_CODE = REFUSED
 # The string and lookup layers: they take string tensors (or vocabularies), the text support's part.
 STRING_LAYERS = ("TextVectorization", "StringLookup", "IntegerLookup", "Hashing", "HashedCrossing")
 # Cells run inside RNN (or StackedRNNCells inside RNN), which translates them.
@@ -50,7 +44,7 @@ def builtin_layer_statuses():
         elif name in RNN_CELLS:
             rows.append((name, "inside RNN", "(the RNN's class)", "translated as part of the RNN that runs it"))
         elif name in FOREIGN_CODE:
-            rows.append((name, "refused", "-", f"runs {FOREIGN_CODE[name]}"))
+            rows.append((name, "refused", "-", FOREIGN_CODE[name]))
         elif name in STRING_LAYERS:
             rows.append((name, "not yet", "-", "takes strings or a vocabulary: text support"))
         else:

@@ -8,10 +8,11 @@ from . import (activations, convolutional, core, merging, normalization, pooling
                recurrent, reshaping, wrappers, applications, attention, audio, hub_layers)  # importing registers them
 from .registry import TRANSLATORS, Call, Input, TfjsLayer
 
-__all__ = ["TRANSLATORS", "Call", "Input", "TfjsLayer", "translate_layer", "translator_for", "has_translator",
+__all__ = ["TRANSLATORS", "REFUSED", "Call", "Input", "TfjsLayer", "translate_layer", "translator_for", "has_translator",
            "is_builtin", "registered_name", "supported_layers"]
 
-_REFUSED = {
+# Classes that wrap foreign code (another framework, arbitrary Python): no layers model can hold them.
+REFUSED = {
     "Lambda": "it runs arbitrary Python, which cannot be translated to TF.js. "
     "Replace it with built-in layers (or a custom tfjs layer registered on the JS side).",
     "TFSMLayer": "it wraps a TensorFlow SavedModel; export that model with --format graph instead.",
@@ -67,8 +68,8 @@ def _lookup(layer):
 def translator_for(layer):
     """The TranslatorInfo of a Keras layer, or a refusal naming why there is none."""
     class_name = type(layer).__name__
-    if is_builtin(layer) and class_name in _REFUSED:
-        raise UnsupportedLayerError(layer.name, class_name, "TF.js has no such layer:", _REFUSED[class_name])
+    if is_builtin(layer) and class_name in REFUSED:
+        raise UnsupportedLayerError(layer.name, class_name, "TF.js has no such layer:", REFUSED[class_name])
     info = _lookup(layer)
     if info is not None:
         return info
