@@ -7,22 +7,24 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.webnets-installed
 JS_STAMP := node_modules/.webnets-installed
 
-MODELS := alexnet googlenet resnet squeezenet simple_rnn lstm gru dqn
+MODELS := alexnet googlenet resnet squeezenet simple_rnn lstm gru dqn text_cnn
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 
-.PHONY: help setup system test convert import verify layers readme lock clean export export-all list data vendor demo publish bench coverage
+.PHONY: help setup system test fuzz convert import verify layers readme docs lock clean export export-all list data vendor demo publish bench coverage
 
 help:
 	@echo "make export MODEL=squeezenet       train (or load the checkpoint), convert, verify -> web_demo/models/"
-	@echo "make export-all                    the same for all eight zoo models"
+	@echo "make export-all                    the same for every zoo model (nine)"
 	@echo "make list                          the zoo with parameter counts and metrics"
 	@echo "make demo                          serve web_demo/ on localhost (COOP/COEP: threaded WASM), print its URL"
 	@echo "make test                          run the test suite (installs everything on first use)"
+	@echo "make fuzz                          1,000 mutated files per input kind through every reader (FUZZ_ARGS=...)"
 	@echo "make convert SRC=m.keras OUT=dir   convert a Keras model to TF.js and check it in TF.js"
 	@echo "make import SRC=dir OUT=m.keras   a TF.js layers model (dir or URL) back to a verified Keras 3 file"
 	@echo "make verify DIR=dir                re-run the TF.js parity check of an exported model"
 	@echo "make layers                        list the supported Keras layers"
-	@echo "make coverage                      convert the coverage corpus (every keras.applications model), update README"
+	@echo "make coverage                      convert the coverage corpus (every keras.applications model), update docs/coverage.md"
+	@echo "make docs                          build the documentation site into site/ (mkdocs --strict)"
 	@echo "make publish DEST=s3://b/p VERSION=1.0.0   upload web_demo/models to a CDN origin (ARGS=--dry-run)"
 	@echo "make bench                         sizes, accuracy, export time, browser latency -> bench/results.* (ARGS=--quick)"
 
@@ -103,6 +105,13 @@ system:
 test: setup data
 	$(PY) -m pytest -q tests
 
+# The fuzzer: 1,000 mutated files per input kind (.keras, .h5, SavedModel, exports for import/verify,
+# meta.json, index.json, a Teach download); each defect's case is kept under tests/fuzz/regressions/.
+# `make test` runs 40 per kind and replays the kept ones. FUZZ_ARGS='--kind keras --cases 5000 --seed 3'
+FUZZ_ARGS ?= --cases 1000 --save
+fuzz: setup
+	$(PY) -m tests.fuzz $(FUZZ_ARGS)
+
 convert: setup
 	@test -n "$(SRC)" -a -n "$(OUT)" || { echo "usage: make convert SRC=model.keras OUT=out_dir [ARGS='--quantize uint8']"; exit 2; }
 	$(PY) -m exporter convert "$(SRC)" "$(OUT)" $(ARGS)
@@ -117,19 +126,27 @@ verify: setup
 layers: $(PY_STAMP)
 	$(PY) -m exporter layers
 
-# Regenerate the README's supported-layers table from the translator registry.
+# Regenerate what needs no measurement (tests/generated_docs.py): the supported-layers table of docs/layers.md,
+# convert's options in docs/converting.md, and the README's summary of those pages.
 readme: $(PY_STAMP)
-	$(PY) -c "from exporter.layers.table import update_readme; update_readme('README.md')"
+	$(PY) -m tests.generated_docs
+
+# The documentation site (mkdocs.yml, docs/): the generated sections first, then site/ (git-ignored);
+# --strict makes a broken link or anchor an error. mkdocs comes with requirements.lock.
+docs: readme
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
 
 # Convert the whole coverage corpus (every keras.applications model and the Keras 3 example
-# models, tests/coverage_corpus.py) and rewrite README's coverage table from what it measured.
+# models, tests/coverage_corpus.py), rewrite docs/coverage.md's table from what it measured, then the
+# README's summary of it.
 coverage: setup
-	$(PY) -m tests.coverage_corpus --write-readme
+	$(PY) -m tests.coverage_corpus --write-docs
+	$(PY) -m tests.generated_docs
 
 # Regenerate requirements.lock from pyproject's pins in a throw-away venv.
 lock:
 	rm -rf /tmp/webnets-lock && $(PYTHON) -m venv /tmp/webnets-lock
-	/tmp/webnets-lock/bin/pip install --quiet -e '.[test]'
+	/tmp/webnets-lock/bin/pip install --quiet -e '.[test,docs]'
 	{ head -2 requirements.lock; /tmp/webnets-lock/bin/pip freeze --exclude-editable | grep -v '^webnets'; } > requirements.lock.new
 	mv requirements.lock.new requirements.lock
 

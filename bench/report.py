@@ -1,6 +1,6 @@
-"""results.json -> the targets, results.md, results.png and the README's Benchmarks section.
+"""results.json -> the targets, results.md, results.png and the results section of docs/benchmarks.md.
 
-Everything here reads only the results dict, so the README section can be checked
+Everything here reads only the results dict, so that section can be checked
 against a committed results.json (tests/test_bench.py) without re-running anything.
 """
 
@@ -350,13 +350,14 @@ def markdown(results):
 def readme_section(results):
     return "\n".join([
         "Measured by `make bench` on this project's 2-core, GPU-less machine (software WebGL); full tables in "
-        "[bench/results.md](bench/results.md), raw numbers in `bench/results.json`.", "",
+        "`bench/results.md`, raw numbers in `bench/results.json`.", "",
         _header(results), "", targets_table(results), "", summary_table(results), "", notes(results), "",
         _text_section(results, level=3)]).rstrip()
 
 
 def update_readme(path, results):
-    """Rewrite the README between the bench markers (the layers table's pattern, exporter/layers/table.py)."""
+    """Rewrite the docs page at `path` (docs/benchmarks.md) between the bench markers (the layers table's
+    pattern, exporter/layers/table.py)."""
     path = Path(path)
     text = path.read_text()
     pattern = re.compile(re.escape(README_START) + r"\n.*?\n" + re.escape(README_END), re.S)

@@ -264,7 +264,7 @@ def main(argv=None):
     results["wall_seconds"] = round(time.perf_counter() - started, 1)
     report.write_all(results, out)
     if args.full and out.resolve() == DEFAULT_OUT.resolve():
-        report.update_readme(ROOT / "README.md", results)
+        report.update_readme(ROOT / "docs" / "benchmarks.md", results)
     _log(f"wrote {out / 'results.json'}, results.md, results.png in {results['wall_seconds'] / 60:.1f} min")
     for name, target in results["targets"].items():
         _log(f"  target {name}: {target['verdict'] or 'not measured'} - {target['summary']}")

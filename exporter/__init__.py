@@ -19,14 +19,15 @@ Layout, one subpackage per pipeline stage:
     output/      atomic export directories, model.js for file:// pages, transfer sizes
     publish/     exported models -> a CDN origin (fsspec), index.json with SRI hashes
     browser/     serving the demo cross-origin isolated; headless Chromium for tests and bench
-    runtime/     webnets-layers.js (webnets' own TF.js layer classes) and which exports need it
+    runtime/     webnets-layers.js (webnets' own TF.js layer classes), webnets-tokenizers.js, and which exports need them
+    text/        keras-hub tokenizers -> the specs webnets-tokenizers.js runs (vocabularies, merges, normalizers)
     plugins.py   the public plugin API: a user's translator and TF.js class (layers/plugins.py holds the mechanics)
     weights.py   where an exported weight lives in Keras, and Keras run with other values for it
     official.py  the official tensorflowjs package (writer, quantizer, graph converter)
     errors.py    ExportError: every failure a user can cause, with its fix
 
 Imports run one way, top to bottom: cli -> zoo -> pipeline -> (layers, optimize, quantize,
-parity, output) -> weights -> official, runtime, errors; publish and browser need only errors;
+parity, output) -> (weights, text) -> official, runtime, errors; publish and browser need only errors;
 plugins.py, which users import, reads layers.
 tests/test_layout.py holds every module to it. `models/` (the zoo's architectures, data and training) never imports `exporter/`;
 `exporter/zoo` is the one place that imports `models/`.

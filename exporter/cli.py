@@ -144,7 +144,7 @@ def _convert(args):
 
     convert(args.src, args.out_dir, quantize=request, format=args.format, shard_size=args.shard_size,
             force=args.force, verify=args.verify, unsafe=args.unsafe, optimize=args.optimize, step=args.step,
-            imports=args.imports, max_params=args.max_params)
+            imports=args.imports, max_params=args.max_params, preprocessor=args.preprocessor)
     return 0
 
 
@@ -173,7 +173,7 @@ def _import(args):
     _skip_unused_imports(args)
     from .importer import import_model
 
-    import_model(args.src, args.out, force=args.force, verify=args.verify)
+    import_model(args.src, args.out, force=args.force, verify=args.verify, max_params=args.max_params)
     return 0
 
 
@@ -277,9 +277,12 @@ def build_parser():
     convert.add_argument("--max-params", type=_count, metavar="N",
                          help="refuse a file whose config declares more parameters than N, before they are "
                               "allocated (default 2e9)")
+    convert.add_argument("--no-preprocessor", dest="preprocessor", action="store_const", const=False, default=None,
+                         help="a keras-hub task saved with its text preprocessor: export the token-id model instead "
+                              "of the one taking raw strings")
     convert.add_argument("--step", action="store_true",
                          help="write the step model of a recurrent model instead: one token and each recurrent "
-                              "layer's state in, the output and the new states out (README: The step form)")
+                              "layer's state in, the output and the new states out (docs/step-form.md)")
 
     importing = command("import", _import, help="a TF.js layers model (directory or URL) -> a verified Keras 3 "
                                                 ".keras file")
@@ -288,6 +291,9 @@ def build_parser():
     importing.add_argument("--force", action="store_true", help="replace OUT if it exists (atomically)")
     importing.add_argument("--no-verify", dest="verify", action="store_false",
                            help="skip the check that Keras predicts what TF.js predicts")
+    importing.add_argument("--max-params", type=_count, metavar="N",
+                           help="refuse a model whose manifest or layer configs declare more weight values than N, "
+                                "before they are read (default 2e9)")
 
     verify = command("verify", _verify, help="re-run the TF.js parity check of an exported model directory, "
                                              "or of a published version over HTTP")
@@ -328,7 +334,7 @@ def build_parser():
     listing.add_argument("--json", action="store_true", help="machine-readable")
 
     layers = command("layers", _layers, help="list the supported Keras layers")
-    layers.add_argument("--markdown", action="store_true", help="as the README's markdown table")
+    layers.add_argument("--markdown", action="store_true", help="as the markdown table of docs/layers.md")
     return parser
 
 
@@ -358,4 +364,6 @@ def main(argv=None):
 def _report(message, debug):
     if debug:
         traceback.print_exc()
-    print(textwrap.fill(" ".join(message.split()), width=100), file=sys.stderr)
+    # Options and paths stay whole (no break after a hyphen), so a fix can be copied as printed.
+    print(textwrap.fill(" ".join(message.split()), width=100, break_on_hyphens=False, break_long_words=False),
+          file=sys.stderr)

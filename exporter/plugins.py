@@ -2,7 +2,7 @@
 
 webnets traces a layer class it has no translator for into keras.ops. A layer that cannot be traced
 (its call() branches in Python on a tensor's value, or uses an op TF.js lacks) needs both halves from
-its author, registered here (README: Your own layers):
+its author, registered here (docs/own-layers.md):
 
     import keras
     from exporter.plugins import ConfigReader, translator

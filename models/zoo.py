@@ -8,7 +8,7 @@ __all__ = ["register_model", "names", "get", "build", "PRESETS"]
 
 PRESETS = ("paper", "demo")
 _REGISTRY: Dict[str, "object"] = {}
-_FAMILY_MODULES = ("alexnet", "googlenet", "resnet", "squeezenet", "recurrent", "dqn")
+_FAMILY_MODULES = ("alexnet", "googlenet", "resnet", "squeezenet", "recurrent", "dqn", "text_cnn")
 
 
 def register_model(cls):
@@ -42,7 +42,7 @@ def build(name: str, preset: str = "demo", **overrides):
     """A fresh, untrained keras.Model of a zoo architecture.
 
     Args:
-        name: one of `names()` (alexnet, googlenet, resnet, squeezenet, simple_rnn, lstm, gru, dqn).
+        name: one of `names()` (alexnet, googlenet, resnet, squeezenet, simple_rnn, lstm, gru, dqn, text_cnn).
         preset: "paper", the architecture at its published size, or "demo", the configuration
             trained here and shipped to the browser.
         **overrides: the family's build options (e.g. `depth=50` for resnet, `version="1.1"` for

@@ -18,3 +18,11 @@ def http_base():
 
     with serving({"/": WEB_DEMO}) as base:
         yield base
+
+
+@pytest.fixture(scope="session")
+def fuzz_seeds(tmp_path_factory):
+    """The real files the fuzzer mutates (tests/fuzz/seeds.py), made once for the session."""
+    from tests.fuzz.seeds import build_seeds
+
+    return build_seeds(tmp_path_factory.mktemp("fuzz-seeds"))

@@ -11,22 +11,14 @@
 // One JSON object on stdout:
 //   {version, models, backend, backendFailures, status, cards, webgl,
 //    outputs: {name: [{shape, data}] | {error}}, panelsRendered, console, fileFetchRefused, timings}
-import puppeteer from 'puppeteer-core';
+import {launchFirefox, readJob} from './firefox_launch.mjs';
 
-const chunks = [];
-for await (const chunk of process.stdin) chunks.push(chunk);
-const job = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+const job = await readJob();
 
 const started = Date.now();
 const timings = {};
 const mark = (phase) => { timings[phase] = Date.now() - started; };
-const browser = await puppeteer.launch({
-  browser: 'firefox',
-  executablePath: job.executablePath,
-  headless: true,
-  extraPrefsFirefox: job.prefs || {},
-  env: {...process.env, ...(job.env || {})},
-});
+const browser = await launchFirefox(job);
 mark('launched');
 try {
   const page = await browser.newPage();

@@ -77,3 +77,20 @@ def fit_step(model, inputs, targets, root, lr=0.1, backend="cpu", loss="meanSqua
         changes.append(float(np.max(np.abs(keras_update))))
     worst = max(errors, key=errors.get)
     return FitStep(errors[worst], min(changes), len(compared), worst)
+
+
+FIT_AND_SAVE = Path(__file__).with_name("fit_and_save.mjs")
+
+
+def fit_and_save(export_dir, out_dir, x, y, steps=3, lr=0.1):
+    """Train an export a few SGD steps in TF.js (Node, fit_and_save.mjs) and save it as a page's
+    downloads:// does (the Teach panel's download): out_dir/model.json + weights.bin."""
+    work = out_dir.parent / f"{out_dir.name}_request"
+    work.mkdir()
+    request = {"dir": str(export_dir), "backend": "cpu", "lr": lr, "steps": steps, "loss": "meanSquaredError",
+               "inputs": write_arrays([x], work, "x"), "targets": write_arrays([y], work, "y"), "out": str(out_dir)}
+    (work / "request.json").write_text(json.dumps(request))
+    proc = subprocess.run(["node", str(FIT_AND_SAVE), str(work / "request.json")], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert sorted(p.name for p in out_dir.iterdir()) == ["model.json", "weights.bin"]

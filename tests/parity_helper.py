@@ -34,7 +34,7 @@ class Case:
     build: object
     quantization: object = None  # what QuantizeRequest.coerce takes: None, "uint8", ["float16", ...], a request
     optimize: bool = True  # exporter/optimize/ rewrites (the default of convert/export)
-    inputs: object = None  # model -> arrays in model.inputs order (default: sample_inputs)
+    inputs: object = None  # model -> arrays in model.inputs order (default: sample_inputs); str arrays for texts
 
     def __repr__(self):
         return self.id
@@ -63,6 +63,8 @@ class Result:
     optimizations: dict = None  # what exporter/optimize/ did (None with optimize=False)
     backend: str = None  # the TF.js backend that ran it (wasm, or cpu where WASM lacks a kernel)
     parameters: int = None  # the Keras model's parameter count
+    outputs: list = None  # TF.js' outputs (numpy; int32 ids stay int32, strings are str), for exact checks
+    expected: list = None  # Keras' outputs on the same inputs
 
 
 def layer_classes(model):
@@ -126,6 +128,7 @@ def run_cases(cases, root):
         else:
             result.rel_error = max_relative_error(job.outputs, references[job.id])
             result.backend = job.backend
+            result.outputs, result.expected = job.outputs, references[job.id]
     return results
 
 

@@ -1,6 +1,6 @@
 """The bench machinery on one small real case (SqueezeNet demo, quick metric, one export run,
 the TF.js CPU backend); its intervals and verdicts (bench/stats.py) and the pooling of repeated
-phases on numbers with a known answer; and the README's Benchmarks section against
+phases on numbers with a known answer; and the results on docs/benchmarks.md against
 bench/results.json."""
 
 import json
@@ -89,11 +89,11 @@ def test_results_are_well_formed_and_plausible(small_run, tmp_path):
 @pytest.mark.skipif(not RESULTS.exists(), reason="bench/results.json is not committed")
 def test_readme_benchmarks_section_matches_results():
     results = json.loads(RESULTS.read_text())
-    block = report.readme_block((ROOT / "README.md").read_text())
-    assert block is not None, "README.md lacks the <!-- bench:start --> ... <!-- bench:end --> markers"
+    block = report.readme_block((ROOT / "docs" / "benchmarks.md").read_text())
+    assert block is not None, "docs/benchmarks.md lacks the <!-- bench:start --> ... <!-- bench:end --> markers"
     assert block.strip() == report.readme_section(results).strip(), (
-        "README's Benchmarks section is stale: regenerate it with "
-        "`python -c \"import json; from bench import report; report.update_readme('README.md', "
+        "docs/benchmarks.md's results are stale: regenerate them with "
+        "`python -c \"import json; from bench import report; report.update_readme('docs/benchmarks.md', "
         "json.load(open('bench/results.json')))\"` or rerun `make bench`")
     assert report.check_schema(results) == []
 

@@ -1,5 +1,5 @@
 """The coverage corpus (tests/coverage_corpus.py): Keras 3 models no translator was written
-for convert with parity in TF.js, and README's coverage table lists exactly this corpus.
+for convert with parity in TF.js, and the coverage table of docs/coverage.md lists exactly this corpus.
 
 make test converts the Keras 3 example models; the keras.applications models (each at its
 smallest input, random weights) run under the `corpus` marker in `make coverage`, with a

@@ -25,23 +25,9 @@ from exporter.parity.runtime import REPO_ROOT
 from exporter.parity.tolerances import FLOAT32_BOUND, max_relative_error
 from exporter.runtime import RUNTIME_FILE
 
-from .fit_helper import write_arrays
+from .fit_helper import fit_and_save
 
-FIT_AND_SAVE = REPO_ROOT / "tests" / "fit_and_save.mjs"
 QUIET = dict(log=lambda *_: None)
-
-
-def fit_and_save(export_dir, out_dir, x, y, steps=3, lr=0.1):
-    work = out_dir.parent / f"{out_dir.name}_request"
-    work.mkdir()
-    request = {"dir": str(export_dir), "backend": "cpu", "lr": lr, "steps": steps, "loss": "meanSquaredError",
-               "inputs": write_arrays([x], work, "x"), "targets": write_arrays([y], work, "y"), "out": str(out_dir)}
-    (work / "request.json").write_text(json.dumps(request))
-    proc = subprocess.run(["node", str(FIT_AND_SAVE), str(work / "request.json")], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert sorted(p.name for p in out_dir.iterdir()) == ["model.json", "weights.bin"]
-
 
 def _cnn():
     inputs = keras.Input((12, 12, 3))

@@ -71,6 +71,10 @@ def test_every_keras_hub_translator_is_exercised_by_the_corpus():
     library = {key for key in TRANSLATORS if ">" in key or "." in key}
     # The Llama decoder's rotary layer (a RotaryEmbedding subclass) shares RotaryEmbedding's translator.
     used.add("keras_hub>RotaryEmbedding")
+    # The tokenizers take strings: tests/test_tokenizers.py exports models with each of them.
+    used |= {"keras_hub>WordPieceTokenizer", "keras_hub>BytePairTokenizer", "keras_hub>SentencePieceTokenizer"}
+    # The packers, and the tokenizer feeding them: tests/test_hub_preprocessors.py exports each option.
+    used |= {"keras_hub>StartEndPacker", "keras_hub>MultiSegmentPacker", "webnets>RaggedTokenizer"}
     assert library <= used, f"keras-hub translators without a corpus model: {sorted(library - used)}"
 
 

@@ -19,15 +19,15 @@ from exporter.layers.translators.preprocessing import AUGMENTATION_LAYERS
 from exporter.parity import runtime
 from exporter.parity.runtime import run_jobs
 
-from exporter.layers.table import FOREIGN_CODE, RNN_CELLS, STRING_LAYERS, builtin_layer_statuses
+from exporter.layers.table import FOREIGN_CODE, RNN_CELLS, builtin_layer_statuses
 
 from . import (test_builtin_llm_blocks, test_builtin_preprocessing, test_builtin_recurrent, test_builtin_spatial,
-               test_webnets_attention, test_webnets_layers, test_webnets_recurrent)
+               test_builtin_text, test_webnets_attention, test_webnets_layers, test_webnets_recurrent)
 from .parity_helper import Case, assert_parity, layer_classes, run_cases, single
 
 # Modules whose CASES hold parity cases of translators (each runs them on WASM and CPU itself).
 WEBNETS_CASE_MODULES = [test_webnets_layers, test_webnets_attention, test_webnets_recurrent, test_builtin_spatial,
-                        test_builtin_llm_blocks, test_builtin_preprocessing, test_builtin_recurrent]
+                        test_builtin_llm_blocks, test_builtin_preprocessing, test_builtin_recurrent, test_builtin_text]
 
 L = keras.layers
 
@@ -386,11 +386,10 @@ def test_every_translator_is_covered(results):
 
 def test_every_builtin_layer_class_converts_or_is_refused_for_a_reason():
     """The count the README states: every concrete keras.layers class has a translator (or runs inside
-    one), but the foreign-code five, refused for good, and the string layers of the text support."""
+    one), but the foreign-code five, refused for good."""
     statuses = {name: status for name, status, *_ in builtin_layer_statuses()}
     assert [name for name, status in statuses.items() if status == "missing"] == []
     assert {name for name, status in statuses.items() if status == "refused"} == set(FOREIGN_CODE)
-    assert {name for name, status in statuses.items() if status == "not yet"} <= set(STRING_LAYERS)
     assert len(statuses) >= 140 and sum(status == "converts" for status in statuses.values()) >= 120
 
 

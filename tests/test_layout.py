@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # exporter's parts by stage: a module may import its own part or a part of a lower rank only.
 RANKS = {
     "errors": 0, "official": 0, "runtime": 0,
-    "weights": 1, "output": 1,
+    "weights": 1, "output": 1, "text": 1,
     "layers": 2, "optimize": 2, "quantize": 2, "parity": 2, "publish": 2, "browser": 2,
     "pipeline": 3, "importer": 3, "plugins": 3,
     "zoo": 4,

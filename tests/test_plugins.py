@@ -117,7 +117,7 @@ def test_parity_on_cpu(plugin, tmp_path):
 
 def test_without_the_plugin_the_layer_is_refused_as_untraceable(plugin, monkeypatch):
     monkeypatch.delitem(TRANSLATORS, plugin.KEY)
-    with pytest.raises(UnsupportedLayerError, match=r"(?s)Clamp01Where.*Your own layers"):
+    with pytest.raises(UnsupportedLayerError, match=r"(?s)Clamp01Where.*docs/own-layers.md"):
         translate_model(clamp_model(plugin))
 
 

@@ -374,6 +374,16 @@ def test_import_max_params(tfjs_exports, tmp_path):
     assert summary["params"] == 271
 
 
+def test_import_cli_takes_max_params(tfjs_exports, tmp_path, capsys):
+    from exporter.cli import main
+
+    out = tmp_path / "cli.keras"
+    assert main(["import", str(tfjs_exports[0] / "float32"), str(out), "--no-verify", "--max-params", "100"]) == 1
+    said = " ".join(capsys.readouterr().err.split())  # the CLI wraps the paragraph
+    assert "more than the limit of 100 (--max-params N" in said and "pass --max-params 271" in said
+    assert not out.exists()
+
+
 def test_a_download_stops_at_the_size_the_manifest_declares(tfjs_exports, tmp_path):
     """From a URL, a shard larger than its manifest declares is cut off while downloading."""
     served = copy_export(tfjs_exports[0] / "float32", tmp_path / "served")

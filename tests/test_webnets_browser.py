@@ -26,8 +26,36 @@ from .keras_hub_corpus import gpt_style_decoder, token_encoder_classifier
 
 pytestmark = pytest.mark.filterwarnings("ignore:You passed `rms_scaling=True`")
 
+def string_layers():
+    """Raw text in: TextVectorization (tf-idf of words and bigrams), StringLookup (multi-hot) and salted
+    Hashing (one-hot) side by side, then a classifier."""
+    texts = ["the whale", "call me Ishmael", "a white whale!", "the sea, the sea", "é 🐋 東京"]
+    inputs = keras.Input((1,), dtype="string")
+    vectorize = keras.layers.TextVectorization(max_tokens=40, ngrams=2, output_mode="tf_idf")
+    vectorize.adapt(texts)
+    lookup = keras.layers.StringLookup(vocabulary=["the whale", "a white whale!"], output_mode="multi_hot")
+    hashed = keras.layers.Hashing(num_bins=8, salt=7, output_mode="one_hot")
+    # Reshape, not Flatten: Keras declares (None, 1, 21) here but computes (batch, 21), and tfjs-layers'
+    # Flatten takes rank 3 and up only.
+    words = keras.layers.Reshape((vectorize.vocabulary_size(),))(vectorize(inputs))
+    x = keras.layers.Concatenate()([words, lookup(inputs), hashed(inputs)])
+    return keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
+
+
+def bert_on_raw_text():
+    """keras-hub's BERT classifier with its preprocessor: WebnetsTokenizer (WordPiece) -> WebnetsMultiSegmentPacker
+    -> the encoder (webnets-tokenizers.js after webnets-layers.js)."""
+    from exporter.layers.hub_preprocessors import with_preprocessor
+
+    from .test_hub_preprocessors import _classifier
+
+    return with_preprocessor(_classifier(), True)
+
+
 # name -> model builder: one-input models covering every family of webnets classes.
 REPRESENTATIVE = {
+    "string_layers": string_layers,
+    "bert_on_raw_text": bert_on_raw_text,
     "unet_decoder": test_webnets_layers.unet_decoder,  # GroupNormalization, bilinear UpSampling2D
     "resizing_pad": test_webnets_layers.BY_ID["resizing_pad_to_aspect"].build,
     "rms_norm": test_webnets_layers.BY_ID["layer_norm_rms_two_axes"].build,

@@ -115,9 +115,10 @@ def test_unknown_model_is_a_clear_error(tmp_path):
     assert result.returncode == 1 and "unknown model 'vgg'" in result.stderr and "Fix:" in result.stderr
 
 
-def test_list_json_has_the_eight_models():
+def test_list_json_has_the_nine_models():
     rows = {row["name"]: row for row in zoo_listing()}
-    assert set(rows) == {"alexnet", "googlenet", "resnet", "squeezenet", "simple_rnn", "lstm", "gru", "dqn"}
+    assert set(rows) == {"alexnet", "googlenet", "resnet", "squeezenet", "simple_rnn", "lstm", "gru", "dqn",
+                         "text_cnn"}
     for row in rows.values():
         assert set(row) == {"name", "display_name", "family", "task", "dataset", "params_paper", "params_demo",
                             "metrics"}

@@ -36,8 +36,9 @@ export function loadModel(dir) {
   }, {strict: true});
 }
 
-// {path, shape, dtype} of a raw little-endian file -> a tensor.
+// {path, shape, dtype} of a raw little-endian file (a JSON list of strings for dtype 'string') -> a tensor.
 export function readTensor(spec) {
+  if (spec.dtype === 'string') return tf.tensor(JSON.parse(fs.readFileSync(spec.path, 'utf8')), spec.shape, 'string');
   const bytes = fs.readFileSync(spec.path);
   const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   return tf.tensor(spec.dtype === 'int32' ? new Int32Array(ab) : new Float32Array(ab), spec.shape, spec.dtype);

@@ -13,7 +13,7 @@ import functools
 import inspect
 import re
 
-from ..errors import UnsupportedLayerError
+from ..errors import ExportError, UnsupportedLayerError
 
 __all__ = ["ImportRefusal", "build_layer", "supported_classes", "REFUSED"]
 
@@ -428,8 +428,8 @@ def build_layer(name, class_name, config):
 
         return [layer, keras.layers.Rescaling(1.2, name=f"{name}__tfjs_hard_sigmoid_scale"),
                 keras.layers.Activation("hard_sigmoid", name=f"{name}__tfjs_hard_sigmoid")]
-    except ImportRefusal:
+    except ExportError:
         raise
-    except (TypeError, ValueError) as error:
-        raise ImportRefusal(name, class_name, f"Keras 3 rejected its options ({error}).",
-                            "check the layer's options in model.json.") from None
+    except Exception as error:  # noqa: BLE001 - Keras validates options with many exception types
+        raise ImportRefusal(name, class_name, f"Keras 3 rejected its options ({type(error).__name__}: "
+                            f"{str(error).strip()[:300]}).", "check the layer's options in model.json.") from None

@@ -22,7 +22,12 @@ def _input(entry_config, name, fallback_dtype="float32"):
     dtype = entry_config.get("dtype") or fallback_dtype
     if isinstance(dtype, dict):
         dtype = dtype.get("config", {}).get("name", "float32")
-    return keras.Input(batch_shape=tuple(shape), dtype=dtype, name=name)
+    try:
+        return keras.Input(batch_shape=tuple(shape), dtype=dtype, name=name)
+    except Exception as error:  # noqa: BLE001 - Keras checks shape, dtype and name with several types
+        raise ImportRefusal(name, "InputLayer", f"Keras 3 cannot make this input ({type(error).__name__}: "
+                            f"{str(error).strip()[:200]}).", "check the input's shape, dtype and name in "
+                            "model.json, or re-export the model.") from None
 
 
 def _sequential(config, name):
@@ -69,6 +74,16 @@ def _call(layer, class_name, name, args, kwargs):
     return layer(args[0] if len(args) == 1 else list(args))
 
 
+def _tensor(tensors, ref, user):
+    """The output a [layer, node, tensor] reference names; one the layer does not have is refused."""
+    outputs = tensors.get((ref[0], ref[1]), [])
+    if ref[2] >= len(outputs):
+        raise ExportError(f"model.json: {user} takes output {ref[2]} of layer '{ref[0]}' (node {ref[1]}), which has "
+                          f"{len(outputs)} output(s). Nothing was written. Fix: re-export the model; its model.json "
+                          "was damaged or edited by hand.")
+    return outputs[ref[2]]
+
+
 def _functional(config, name):
     import keras
 
@@ -89,8 +104,16 @@ def _functional(config, name):
             layer = _layer(entry)
             for index, node in enumerate(nodes):
                 refs = _node_list(node, layer_name)
-                args = [tensors[(r[0], r[1])][r[2]] for r in refs]
-                out = _call(layer, entry["class_name"], layer_name, args, refs[0][3] if len(refs[0]) > 3 else {})
+                args = [_tensor(tensors, r, f"layer '{layer_name}'") for r in refs]
+                try:
+                    out = _call(layer, entry["class_name"], layer_name, args, refs[0][3] if len(refs[0]) > 3 else {})
+                except ExportError:
+                    raise
+                except Exception as error:  # noqa: BLE001 - Keras refusing a call here means model.json disagrees with itself
+                    raise ImportRefusal(layer_name, entry["class_name"], f"Keras could not apply it to its inputs "
+                                        f"({type(error).__name__}: {str(error).strip()[:300]}).",
+                                        "re-export the model: its model.json's layers do not fit together (shapes "
+                                        "or options changed by hand?). If TF.js loads it as is, report it.") from None
                 tensors[(layer_name, index)] = list(out) if isinstance(out, (list, tuple)) else [out]
             progressed = True
         if not progressed:
@@ -98,7 +121,7 @@ def _functional(config, name):
             raise ExportError(f"model.json's graph cannot be rebuilt: the inputs of {names} are never produced. "
                               "Nothing was written. Fix: re-save the model; its model.json is incomplete.")
         pending = later
-    refs = lambda key: [tensors[(r[0], r[1])][r[2]] for r in config[key]]  # noqa: E731
+    refs = lambda key: [_tensor(tensors, r, f"the model's {key}") for r in config[key]]  # noqa: E731
     inputs, outputs = refs("input_layers"), refs("output_layers")
     return keras.Model(inputs if len(inputs) > 1 else inputs[0], outputs if len(outputs) > 1 else outputs[0],
                        name=name)
@@ -116,6 +139,11 @@ def build_model(model_config):
     """The Keras 3 model for a {class_name, config} model entry (Functional/Model or Sequential)."""
     class_name, config = model_config["class_name"], model_config.get("config") or {}
     name = (config.get("name") if isinstance(config, dict) else None) or model_config.get("name") or "model"
+    if not isinstance(name, str) or "/" in name:
+        # Keras 3 names may not hold '/' (TF.js' may): the model is refused here rather than half-built.
+        raise ExportError(f"model.json names its model {str(name)[:80]!r}, which Keras 3 cannot take as a model "
+                          "name (a string without '/'). Nothing was written. Fix: rename the model in model.json "
+                          "(or in TF.js before saving).")
     if class_name == "Sequential":
         return _sequential(config, name)
     if class_name in ("Functional", "Model"):

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..errors import ExportError
 from ..layers.budget import DEFAULT_MAX_PARAMS, check_budget, estimate_or_refuse, human_bytes
+from ..output.validation import check_file_name, check_topology
 from ..parity.runtime import is_url
 from ..quantize.shards import read_dequantized
 
@@ -68,9 +69,11 @@ def _declared(source, model_json):
         size, strings = 0, False
         for weight in weights:
             shape = weight.get("shape") if isinstance(weight, dict) else None
+            name = str(weight.get("name") if isinstance(weight, dict) else weight)[:80]
             if not isinstance(shape, list) or any(_count(d) is None for d in shape):
-                _refuse(source, f"the weight {weight.get('name') if isinstance(weight, dict) else weight!r} has no "
-                        f"valid shape in the manifest ({shape!r}).", fix)
+                _refuse(source, f"the weight {name!r} has no valid shape in the manifest ({str(shape)[:80]}).", fix)
+            if not isinstance(weight.get("name"), str):
+                _refuse(source, f"a weight of the manifest has no name ({name!r}).", fix)
             quantization = weight.get("quantization")
             # A quantized weight is stored as its quantization dtype (uint8, uint16, float16).
             stored = quantization if isinstance(quantization, dict) and quantization else weight
@@ -79,11 +82,11 @@ def _declared(source, model_json):
             values += count
             if dtype == "string":
                 strings, size = True, size + count * _STRING_LENGTH_BYTES
-            elif dtype in _ITEM_BYTES:
+            elif isinstance(dtype, str) and dtype in _ITEM_BYTES:
                 size += count * _ITEM_BYTES[dtype]
             else:
-                _refuse(source, f"the weight {weight.get('name')!r} has the dtype {dtype!r}, which TF.js does not "
-                        "store.", fix)
+                _refuse(source, f"the weight {name!r} has the dtype {str(dtype)[:40]!r}, which TF.js does not store.",
+                        fix)
         groups.append((paths, size, strings))
     return groups, values
 
@@ -135,11 +138,14 @@ def _download(url, work):
     for paths, declared, strings in groups:
         left = declared + (_MAX_MODEL_JSON_BYTES if strings else 0)  # a string's length is its own
         for path in paths:
-            if "/" in path or path.startswith("."):
-                _refuse(url, f"the weights manifest names the shard {path!r} outside the model directory.",
-                        "serve a model whose shards lie beside model.json.")
+            _check_shard_name(url, path)
             left -= get(path, work / path, left, "the weights manifest declares for its group")
     return model_json
+
+
+def _check_shard_name(source, path):
+    check_file_name(path, source, "use a model whose shards lie beside model.json (TF.js and webnets write them "
+                    "there).", what="weight shard")
 
 
 def _parse(source, path):
@@ -201,10 +207,13 @@ def read_model(source, work=None, max_params=None) -> TfjsModel:
                     "weight shards.")
         model_json = _parse(text, json_path)
     config = _model_config(text, model_json)
+    check_topology(model_json, text, "re-download or re-export the model; model.json must be the file TF.js or "
+                   "a converter wrote, unchanged.")
     manifest = model_json["weightsManifest"]
     groups, values = _declared(text, model_json)
     for paths, _, _ in groups:
         for path in paths:
+            _check_shard_name(text, path)
             if not (directory / path).is_file():
                 _refuse(text, f"the weight shard {path!r} named in model.json is missing.",
                         "copy every file the weightsManifest names beside model.json.")
@@ -217,7 +226,7 @@ def read_model(source, work=None, max_params=None) -> TfjsModel:
                 "re-download or re-export the model; every shard must be complete.")
     order = [w["name"] for group in manifest for w in group.get("weights", [])]
     quantized = {w["name"]: w["quantization"]["dtype"] for group in manifest for w in group.get("weights", [])
-                 if w.get("quantization")}
+                 if isinstance(w.get("quantization"), dict) and w["quantization"]}  # _declared checked its dtype
     return TfjsModel(text, directory, model_json, config, weights, order, quantized, _labels(model_json, directory))
 
 
@@ -225,11 +234,12 @@ def _check_budget(source, config, values, max_params):
     """The manifest within max_params, and the layer configs declaring no more weights than it holds
     (Keras would allocate what the configs declare when the layers are built)."""
     limit = DEFAULT_MAX_PARAMS if max_params is None else int(max_params)
-    option = "import_model(..., max_params=N)"
+    option = "--max-params N, or import_model(..., max_params=N)"
     if values > limit:
         _refuse(source, f"the weights manifest declares {values:,} values, more than the limit of {limit:,} "
                 f"({option}); as float32 they take {human_bytes(values * 4)}.",
-                f"if you trust the model and this machine has the memory, pass max_params={values:,}.")
+                f"if you trust the model and this machine has the memory, pass --max-params {values} "
+                f"(max_params={values}).")
     budget = estimate_or_refuse(config, lambda why: (
         f"{source}: model.json's topology could not be read as data ({why}). Nothing was written. Fix: "
         "re-export the model; if TF.js loads it and webnets still refuses it, report it."))
@@ -246,11 +256,15 @@ def _check_budget(source, config, values, max_params):
 def _labels(model_json, directory):
     """The class names a Teach download carries: model.json's userDefinedMetadata (TF.js saves it
     with the model), else the labels.json written beside it. None for models without any."""
-    meta = (model_json.get("userDefinedMetadata") or {}).get("webnets") or {}
-    labels = meta.get("labels")
+    def field(value, key):
+        return value.get(key) if isinstance(value, dict) else None
+
+    labels = field(field(model_json.get("userDefinedMetadata"), "webnets"), "labels")
     if labels is None and (directory / "labels.json").is_file():
         try:
-            labels = json.loads((directory / "labels.json").read_text()).get("labels")
-        except (ValueError, AttributeError):
+            labels = field(json.loads((directory / "labels.json").read_bytes()), "labels")
+        except ValueError:
             labels = None  # an unrelated labels.json: the model itself is still importable
-    return [str(label) for label in labels] if isinstance(labels, list) else None
+    if isinstance(labels, list) and all(isinstance(label, (str, int, float)) for label in labels):
+        return [str(label) for label in labels]
+    return None

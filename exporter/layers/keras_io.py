@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..errors import ExportError
 from .budget import check_budget, estimate_or_refuse
+from .h5_probe import probe_h5, probe_keras_weights
 from .user_code import missing_module_hint
 
 _H5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -60,13 +61,19 @@ def load_keras_model(path, unsafe=False, max_params=None):
             with zipfile.ZipFile(path) as archive:
                 names = set(archive.namelist())
                 bad = archive.testzip()
-        except (zipfile.BadZipFile, EOFError, OSError) as error:
+        except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, ValueError) as error:  # NotImplementedError: "zip file version 14.8"
             raise ExportError(f"'{path}' is a damaged .keras archive ({error}); it was probably truncated while "
                               "copying or saving. Fix: save the model again.") from error
         if bad is not None or "config.json" not in names:
             raise ExportError(f"'{path}' is a zip file but not a complete .keras model "
                               f"({'corrupt member ' + bad if bad else 'no config.json'}). Fix: save the model again "
                               "with model.save('model.keras').")
+    # HDF5 allocates what damaged headers declare, and can loop on them: Keras' reads (and the config check's)
+    # are rehearsed first in a child under a memory and time limit.
+    if kind == "h5":
+        probe_h5(path)
+    elif kind == "keras":
+        probe_keras_weights(path)
     check_model_file(path, kind, max_params)
     import keras  # slow import: only when a model is really loaded
 
@@ -101,8 +108,8 @@ def check_model_file(path, kind=None, max_params=None):
                 text = f.attrs.get("model_config")
         except OSError:
             return  # not readable: Keras explains that
-        if text is None:
-            return  # a weights-only file: Keras explains that
+        if not isinstance(text, (str, bytes)):
+            return  # a weights-only file, or a model_config that is not text: Keras explains either
         _check_config_size(path, len(text))
         try:
             config = json.loads(text)
@@ -111,11 +118,47 @@ def check_model_file(path, kind=None, max_params=None):
         held, label = path.stat().st_size, "the whole .h5 file"
     else:
         return
+    _refuse_beyond_int32(path, config)
     budget = estimate_or_refuse(config, lambda why: (
         f"'{path}': its model config could not be read as data ({why}), so its size cannot be checked before "
         "Keras builds it. Fix: save the model again with model.save('model.keras'); if Keras loads the file "
         "and webnets still refuses it, report it."))
     check_budget(budget, path, weights_bytes=held, weights_label=label, max_params=max_params)
+
+
+# Layer options TensorFlow passes to its kernels as int32 attributes: a larger value aborts the process
+# in TensorFlow's C++ ("Attr ksize has value 10000000000 out of range for an int32"), not an exception.
+_INT32_OPTIONS = frozenset((
+    "pool_size", "strides", "kernel_size", "dilation_rate", "size", "cropping", "padding", "output_padding",
+    "target_shape", "dims", "groups", "filters", "units", "depth_multiplier", "input_dim", "output_dim",
+    "num_heads", "key_dim", "value_dim", "length", "n"))
+
+
+def _refuse_beyond_int32(path, config):
+    def ints(value):
+        if isinstance(value, bool):
+            return []
+        if isinstance(value, int):
+            return [value]
+        if isinstance(value, (list, tuple)):
+            return [i for v in value for i in ints(v)]
+        return []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in _INT32_OPTIONS and any(abs(i) > 2 ** 31 - 1 for i in ints(value)):
+                    name = node.get("name", "?")
+                    raise ExportError(f"'{path}': layer '{name}' sets {key} = {str(value)[:60]}, beyond the 32-bit "
+                                      "integers TensorFlow's kernels take (it would abort the process, not fail). "
+                                      "Fix: save the model again from the code that built it; convert only files "
+                                      "you trust.")
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(config)
 
 
 def _check_config_size(path, size):

@@ -248,5 +248,5 @@ def _check_script(path, classes):
     if not re.search(r"\bregister\b", text):
         raise ExportError(f"{path} defines no register function, which Node's parity check calls "
                           "(require(file).register(tf)). Fix: follow the contract of webnets-layers.js "
-                          "(README: Your own layers): module.exports = {register} and, in a page, register on "
+                          "(docs/own-layers.md): module.exports = {register} and, in a page, register on "
                           "the global tf.")

@@ -1,21 +1,19 @@
 """The layers table (`python -m exporter layers`, the README's): every concrete keras.layers class with
 its status, then the translators for other libraries' layers (keras-hub), generated from the registry.
 
-A class is `converts` when a translator is registered for it, `inside RNN` for the cells that only run
-inside a recurrent layer, `refused` when it runs foreign code (no layers model can hold it), and `text`
-for the string layers, which need string tensors in TF.js (not yet translated).
+A class is `converts` when a translator is registered for it (the string and lookup layers too: they
+take TF.js string tensors, exporter/layers/translators/text.py), `inside RNN` for the cells that only run
+inside a recurrent layer, and `refused` when it runs foreign code (no layers model can hold it).
 """
 
 import inspect
 
 from .translators import REFUSED, TRANSLATORS, supported_layers
 
-__all__ = ["layers_table", "builtin_layer_statuses", "FOREIGN_CODE", "STRING_LAYERS", "RNN_CELLS", "update_readme"]
+__all__ = ["layers_table", "builtin_layer_statuses", "FOREIGN_CODE", "RNN_CELLS", "update_readme"]
 
 # Classes that wrap foreign code: refused for good, with the translators' own reason.
 FOREIGN_CODE = REFUSED
-# The string and lookup layers: they take string tensors (or vocabularies), the text support's part.
-STRING_LAYERS = ("TextVectorization", "StringLookup", "IntegerLookup", "Hashing", "HashedCrossing")
 # Cells run inside RNN (or StackedRNNCells inside RNN), which translates them.
 RNN_CELLS = ("SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells")
 # Base classes keras.layers exports that no model holds as they are.
@@ -45,8 +43,6 @@ def builtin_layer_statuses():
             rows.append((name, "inside RNN", "(the RNN's class)", "translated as part of the RNN that runs it"))
         elif name in FOREIGN_CODE:
             rows.append((name, "refused", "-", FOREIGN_CODE[name]))
-        elif name in STRING_LAYERS:
-            rows.append((name, "not yet", "-", "takes strings or a vocabulary: text support"))
         else:
             rows.append((name, "missing", "-", "no translator"))
     return rows
@@ -64,7 +60,7 @@ def layers_table(markdown=False):
         lines = [f"{k:<44} {s:<10} -> {t:<36} {n}" for k, s, t, n in rows]
         return "\n".join(lines + [""] + [f"{k:<44} {'converts':<10} -> {t:<36} {n}" for k, t, n in library])
     counts = {status: sum(1 for row in rows if row[1] == status) for status in ("converts", "inside RNN", "refused",
-                                                                               "not yet", "missing")}
+                                                                               "missing")}
     lines = [f"{len(rows)} concrete keras.layers classes (Keras 3.15): " + ", ".join(
         f"{n} {status}" for status, n in counts.items() if n), "",
         "| Keras 3 layer | status | TF.js layers | notes |", "|---|---|---|---|"]
@@ -76,7 +72,7 @@ def layers_table(markdown=False):
 
 
 def update_readme(path):
-    """Rewrite the table between the README's layers-table markers."""
+    """Rewrite the table between the layers-table markers of the file at `path` (docs/layers.md)."""
     import re
     from pathlib import Path
 

@@ -288,7 +288,7 @@ def _node_inputs(op, node, call_tensors=None):
         raise UnsupportedLayerError(
             op.name, type(op).__name__,
             f"it is called with the argument {key}={_describe(value)}, which TF.js layers cannot pass.",
-            "call the layer with its inputs only, or with the arguments the README lists for it.",
+            "call the layer with its inputs only, or with the arguments docs/layers.md lists for it.",
         )
     tensors = _keras_tensors(node.get("args", []))
     for key in call_tensors:

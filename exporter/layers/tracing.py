@@ -224,7 +224,7 @@ def trace_layer(layer, arguments):
                 f"webnets traces a layer class it has no translator for into keras.ops, and {_explain(error)}"
                 f"{_where_in_user_code(layer, error)}.",
                 "write that part with keras.ops (ops.where instead of an `if` on a tensor), or "
-                "register a translator and a JavaScript class for the layer (README: Your own layers).") from error
+                "register a translator and a JavaScript class for the layer (docs/own-layers.md).") from error
     flat_outputs = tree.flatten(outputs)
     if not flat_outputs or not all(isinstance(t, keras.KerasTensor) for t in flat_outputs):
         raise UnsupportedLayerError(

@@ -2,7 +2,8 @@
 
     tolerances.py  the error measure and the named bounds (Node, browser, in-page check)
     compare.py     sample inputs, the Keras reference, the parity report, golden vectors
-    runtime.py     the Node runner (node/run_tfjs.mjs): TF.js on WASM, or CPU
+    runtime.py     the Node runner (node/run_tfjs.mjs): TF.js on WASM, or CPU; numbers and strings in and out
+    texts.py       sample texts for models that take strings
     directory.py   `verify DIR|URL`: re-run a finished export's golden vectors
 """
 

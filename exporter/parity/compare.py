@@ -11,8 +11,10 @@ from typing import Optional
 
 import numpy as np
 
-from ..errors import ParityError
-from .runtime import Job, run_jobs
+from ..errors import ExportError, ParityError
+from .failures import explain_keras_failure
+from .runtime import Job, run_jobs, string_values, tensor_dtype
+from .texts import sample_texts
 from .tolerances import FLOAT32_BOUND, PAGE_INTEGRITY_BOUND, max_relative_error
 
 DEFAULT_STEPS = 8  # length used for dimensions the model leaves open (sequences)
@@ -22,7 +24,7 @@ def sample_inputs(model, batch=2, seed=0):
     """Deterministic inputs matching the model's input specs.
 
     Integer inputs (token ids) are drawn below the smallest Embedding
-    input_dim so every id is valid.
+    input_dim so every id is valid; string inputs are texts (exporter/parity/texts.py).
     """
     rng = np.random.default_rng(seed)
     import keras  # imported where a model is at hand: `convert` imports this module before TensorFlow starts
@@ -31,7 +33,9 @@ def sample_inputs(model, batch=2, seed=0):
     arrays = []
     for tensor in model.inputs:
         shape = [batch] + [d if d is not None else DEFAULT_STEPS for d in tensor.shape[1:]]
-        if "int" in str(tensor.dtype):
+        if str(tensor.dtype) == "string":
+            arrays.append(sample_texts(model, shape, rng))
+        elif "int" in str(tensor.dtype):
             arrays.append(rng.integers(0, vocab, size=shape).astype(np.int32))
         else:
             arrays.append(rng.standard_normal(shape).astype(np.float32))
@@ -58,8 +62,14 @@ def keras_call_inputs(model, arrays):
     return arrays if len(arrays) > 1 else arrays[0]
 
 
-def keras_outputs(model, inputs):
-    outputs = model(keras_call_inputs(model, inputs), training=False)
+def keras_outputs(model, inputs, where="the model"):
+    """Keras' outputs on `inputs`, as arrays; a model Keras cannot run is refused naming the layer."""
+    try:
+        outputs = model(keras_call_inputs(model, inputs), training=False)
+    except ExportError:
+        raise
+    except Exception as error:  # noqa: BLE001 - Keras and TensorFlow raise many types; each is explained
+        raise explain_keras_failure(error, model, where) from None
     if isinstance(outputs, dict):
         outputs = list(outputs.values())
     outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
@@ -149,15 +159,28 @@ def golden_entry(inputs, outputs, count=1):
     the demo page holds a downloaded model to when it re-runs them."""
     return {
         "bound": PAGE_INTEGRITY_BOUND,
-        "inputs": [{"shape": [count, *a.shape[1:]], "dtype": "int32" if np.issubdtype(a.dtype, np.integer) else "float32",
-                    "data": a[:count].reshape(-1).tolist()} for a in inputs],
-        "outputs": [{"shape": [count, *np.shape(o)[1:]], "data": np.asarray(o[:count], np.float32).reshape(-1).tolist()}
-                    for o in outputs],
+        "inputs": [{"shape": [count, *a.shape[1:]], "dtype": tensor_dtype(a), "data": _golden_data(a[:count])}
+                   for a in inputs],
+        "outputs": [{"shape": [count, *np.shape(o)[1:]], **({"dtype": "string"} if tensor_dtype(o) == "string" else {}),
+                     "data": _golden_data(np.asarray(o[:count]), np.float32)} for o in outputs],
     }
 
 
+def _golden_data(array, number_dtype=None):
+    """Golden values as JSON: the strings themselves for text (inputs and StringLookup(invert=True)
+    outputs), else the numbers."""
+    if tensor_dtype(array) == "string":
+        return string_values(array)
+    return np.asarray(array, number_dtype).reshape(-1).tolist()
+
+
+def _golden_array(entry, number_dtype):
+    if entry.get("dtype") == "string":
+        return np.asarray(entry["data"], dtype=str).reshape(entry["shape"])
+    return np.asarray(entry["data"], number_dtype).reshape(entry["shape"])
+
+
 def golden_arrays(golden):
-    inputs = [np.asarray(g["data"], np.int32 if g["dtype"] == "int32" else np.float32).reshape(g["shape"])
-              for g in golden["inputs"]]
-    outputs = [np.asarray(g["data"], np.float32).reshape(g["shape"]) for g in golden["outputs"]]
+    inputs = [_golden_array(g, np.int32 if g["dtype"] == "int32" else np.float32) for g in golden["inputs"]]
+    outputs = [_golden_array(g, np.float32) for g in golden["outputs"]]
     return inputs, outputs

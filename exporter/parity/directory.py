@@ -12,9 +12,14 @@ from pathlib import Path
 from typing import Union
 
 from ..errors import ExportError
+from ..output.validation import check_meta, check_topology, read_json
 from .compare import ParityReport, golden_arrays, raise_if_failed, run_tfjs
 from .runtime import is_url
 from .tolerances import FLOAT32_BOUND, max_relative_error
+
+
+_DAMAGED = ("export the model again (or download the whole directory again): model.json and meta.json must be "
+            "the files `convert` wrote, unchanged.")
 
 
 def _read_meta(location):
@@ -30,8 +35,10 @@ def _read_meta(location):
     if not (model_dir / "model.json").exists():
         raise ExportError(f"'{model_dir}' has no model.json, so it is not an exported TF.js model. Fix: pass the "
                           "directory that `convert` or `export` wrote.")
+    # Checked here, not left to TF.js: a model.json with a cyclic graph makes its loader loop forever.
+    check_topology(read_json(model_dir / "model.json", _DAMAGED), f"'{model_dir}'", _DAMAGED)
     meta_path = model_dir / "meta.json"
-    return json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    return read_json(meta_path, _DAMAGED) if meta_path.exists() else {}
 
 
 def _required_scripts(location, meta):
@@ -63,7 +70,7 @@ def verify(location: Union[str, Path]) -> ParityReport:
         ExportError: no model or no golden vectors there; ParityError: TF.js does not reproduce them.
     """
     location = str(location)
-    meta = _read_meta(location)
+    meta = check_meta(_read_meta(location), f"'{location}'", _DAMAGED)
     if "golden" not in meta:
         raise ExportError(f"'{location}' has no meta.json with golden vectors (it was exported with --no-verify "
                           "or by another tool). Fix: convert it again with webnets, with verification on.")

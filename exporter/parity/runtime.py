@@ -44,6 +44,45 @@ def is_url(location):
     return str(location).startswith(("http://", "https://"))
 
 
+def is_string_array(array):
+    """Whether an input or output holds text (numpy str, bytes or object arrays): the runner feeds it as a
+    TF.js string tensor, and its files and golden vectors carry the strings themselves (JSON)."""
+    return np.asarray(array).dtype.kind in "USO"
+
+
+def string_values(array):
+    """The strings of a text array, flattened row-major; bytes (TensorFlow's strings) decoded as UTF-8."""
+    return [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in np.asarray(array).reshape(-1).tolist()]
+
+
+def tensor_dtype(array):
+    """The TF.js dtype an input array is fed as: string, int32 or float32."""
+    if is_string_array(array):
+        return "string"
+    return "int32" if np.issubdtype(np.asarray(array).dtype, np.integer) else "float32"
+
+
+def _write_input(array, path_stem):
+    """(file, dtype) of one input: strings as a JSON list, numbers as raw little-endian values."""
+    dtype = tensor_dtype(array)
+    if dtype == "string":
+        file = path_stem.with_suffix(".json")
+        file.write_text(json.dumps(string_values(array), ensure_ascii=False), encoding="utf-8")
+    else:
+        file = path_stem.with_suffix(".bin")
+        np.ascontiguousarray(array, dtype=dtype).tofile(file)
+    return file, dtype
+
+
+def _read_output(spec):
+    """An output file the runner wrote: float32 or int32 raw values, or a JSON list of strings."""
+    dtype = spec.get("dtype", "float32")
+    if dtype == "string":
+        values = json.loads(Path(spec["path"]).read_text(encoding="utf-8"))
+        return np.asarray(values, dtype=object).reshape(spec["shape"])
+    return np.fromfile(spec["path"], dtype=np.int32 if dtype == "int32" else np.float32).reshape(spec["shape"])
+
+
 def _check_node():
     if shutil.which("node") is None:
         raise ExportError("Node.js is not installed, so the TF.js parity check cannot run. Fix: install Node.js "
@@ -125,18 +164,22 @@ def run_jobs(jobs, timeout=900):
             job_dir.mkdir()
             inputs = []
             for i, array in enumerate(job.inputs):
-                dtype = "int32" if np.issubdtype(array.dtype, np.integer) else "float32"
-                file = job_dir / f"input_{i}.bin"
-                np.ascontiguousarray(array, dtype=dtype).tofile(file)
+                file, dtype = _write_input(array, job_dir / f"input_{i}")
                 name = job.input_names[i] if job.input_names else None
-                inputs.append({"path": str(file), "shape": list(array.shape), "dtype": dtype, "name": name})
+                inputs.append({"path": str(file), "shape": list(np.shape(array)), "dtype": dtype, "name": name})
             location = str(job.model_dir)
             if not is_url(location):
                 location = str(Path(location).absolute())
             specs.append({"id": job.id, "dir": location, "format": job.format, "runtime": _scripts(job, location),
                           "inputs": inputs, "out": str(job_dir / "out")})
         (work / "jobs.json").write_text(json.dumps({"backend": backend, "jobs": specs}))
-        returncode, stderr = _run_runner(backend, work / "jobs.json", work / "results.json", timeout)
+        try:
+            returncode, stderr = _run_runner(backend, work / "jobs.json", work / "results.json", timeout)
+        except subprocess.TimeoutExpired:
+            raise ExportError(f"TF.js (Node) did not finish running {', '.join(str(j.model_dir) for j in jobs)} "
+                              f"within {timeout} s, so it was stopped and nothing was checked. Fix: check that the "
+                              "model loads and predicts in TF.js at all (a damaged model.json can make its loader "
+                              "spin); for a model this large, run on a faster machine.") from None
         if returncode != 0 or not (work / "results.json").exists():
             raise ExportError(f"The TF.js runner failed before producing results (exit {returncode}): "
                               f"{stderr.strip()[-800:]}. Fix: run `npm ci` and check Node.js >= 18.")
@@ -147,5 +190,5 @@ def run_jobs(jobs, timeout=900):
                 job.error = result["error"]
                 continue
             job.load_ms, job.predict_ms, job.backend = result["load_ms"], result["predict_ms"], result["backend"]
-            job.outputs = [np.fromfile(o["path"], dtype=np.float32).reshape(o["shape"]) for o in result["outputs"]]
+            job.outputs = [_read_output(o) for o in result["outputs"]]
     return jobs

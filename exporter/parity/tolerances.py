@@ -26,7 +26,10 @@ PAGE_INTEGRITY_BOUND = 1e-2
 
 
 def relative_error(actual, expected) -> float:
-    """max |actual - expected| / max |expected| for one output (inf if the shapes differ)."""
+    """max |actual - expected| / max |expected| for one output (inf if the shapes differ). Text outputs
+    (StringLookup(invert=True)) compare exactly: 0 when every string matches, else inf."""
+    if np.asarray(actual).dtype.kind in "USO" or np.asarray(expected).dtype.kind in "USO":
+        return _text_error(actual, expected)
     actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
     if actual.shape != expected.shape:
         return float("inf")
@@ -40,3 +43,12 @@ def max_relative_error(actual: Sequence, expected: Sequence) -> float:
     if len(actual) != len(expected):
         return float("inf")
     return max((relative_error(a, e) for a, e in zip(actual, expected)), default=0.0)
+
+
+def _text_error(actual, expected):
+    def texts(array):
+        array = np.asarray(array)
+        return [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in array.reshape(-1).tolist()], array.shape
+
+    (a, a_shape), (e, e_shape) = texts(actual), texts(expected)
+    return 0.0 if a_shape == e_shape and a == e else float("inf")

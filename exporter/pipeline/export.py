@@ -129,7 +129,7 @@ def export_keras_model(model, out_dir, *, quantize: Quantize = None, format: str
 def convert(src: Union[str, Path], out_dir: Union[str, Path], *, quantize: Quantize = None, format: str = "layers",
             shard_size: int = DEFAULT_SHARD_BYTES, force: bool = False, verify: bool = True, unsafe: bool = False,
             optimize: bool = True, step: bool = False, imports: Sequence[str] = (), max_params: Optional[int] = None,
-            log: Callable = print) -> dict:
+            log: Callable = print, preprocessor: Union[None, bool, int] = None) -> dict:
     """Convert a Keras model file into a TF.js model directory, verified in TF.js (`webnets convert`).
 
     Args:
@@ -151,6 +151,8 @@ def convert(src: Union[str, Path], out_dir: Union[str, Path], *, quantize: Quant
         max_params: refuse a file whose config declares more parameters than this, before Keras
             allocates them (`--max-params`; None: 2e9). Files declaring more than they store are always refused.
         log: where progress lines go.
+        preprocessor: a keras-hub task saved with its text preprocessor exports as a model taking raw
+            strings (exporter/layers/hub_preprocessors.py); False keeps the token-id graph; 2: sentence pairs.
 
     Returns:
         The meta dict written to out_dir/meta.json (inputs, outputs, sizes, parity report, golden vectors).
@@ -175,6 +177,10 @@ def convert(src: Union[str, Path], out_dir: Union[str, Path], *, quantize: Quant
     import_modules(imports)
     load_installed()  # installed plugins, which may define the file's classes too
     model = load_keras_model(src, unsafe=unsafe, max_params=max_params)
+    if preprocessor is not False:
+        from ..layers.hub_preprocessors import with_preprocessor
+
+        model = with_preprocessor(model, preprocessor)
     if step:
         from .step_form import build_step_model
 

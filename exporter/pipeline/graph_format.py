@@ -84,8 +84,20 @@ class SavedModelAsKeras:
         import tensorflow as tf
 
         self._tf = tf
-        self._loaded = tf.saved_model.load(str(src))
-        self._signature = self._loaded.signatures["serving_default"]
+        try:
+            self._loaded = tf.saved_model.load(str(src))
+        except Exception as error:  # noqa: BLE001 - TensorFlow's reader raises a dozen types on a damaged directory
+            reason = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
+            raise ExportError(f"'{src}' could not be read as a SavedModel: TensorFlow says \"{reason}\" "
+                              f"({type(error).__name__}). Its files are damaged, incomplete or not a SavedModel. "
+                              "Fix: export it again (model.export(DIR) in Keras, tf.saved_model.save in "
+                              "TensorFlow) and copy the whole directory, variables/ included.") from None
+        signatures = getattr(self._loaded, "signatures", {})
+        if "serving_default" not in signatures:
+            raise ExportError(f"'{src}' is a SavedModel without a serving_default signature, so webnets does not "
+                              "know which function to convert. Fix: export it with model.export(DIR) (Keras 3), "
+                              "or save it with signatures={'serving_default': ...}.")
+        self._signature = signatures["serving_default"]
         specs = self._signature.structured_input_signature[1]
         self.name = Path(src).name
         self.inputs = [_Spec(name, spec) for name, spec in sorted(specs.items())]

@@ -18,7 +18,7 @@ from ..layers.plugins import load_installed, plugin_scripts
 from ..optimize import optimize_topology
 from ..quantize import QuantizeRequest, Quantization
 from ..quantize.shards import DEFAULT_SHARD_BYTES, read_dequantized, write_shards
-from ..runtime import RUNTIME_NAME, requires_entry, runtime_bytes, webnets_classes
+from ..runtime import requires_entry, runtime_scripts
 from ..parity.compare import build_report, golden_entry, keras_outputs, raise_if_failed, run_tfjs, sample_inputs
 from ..weights import as_numpy, keras_with_values
 
@@ -96,7 +96,7 @@ def _copy_scripts(model_json, out_dir):
     Only exports that name a webnets class carry (and make pages load) webnets-layers.js; a plugin's
     JS file (exporter/plugins.py) travels the same way when model.json names one of its classes, after it.
     """
-    scripts = [(RUNTIME_NAME, runtime_bytes())] if webnets_classes(model_json) else []
+    scripts = runtime_scripts(model_json)  # webnets-layers.js and/or webnets-tokenizers.js
     scripts += [(path.name, path.read_bytes()) for path in plugin_scripts(model_json)]
     for name, data in scripts:
         (out_dir / name).write_bytes(data)

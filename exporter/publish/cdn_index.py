@@ -74,10 +74,34 @@ def parse(data, url):
         raise ExportError(f"{url}/index.json exists but is not a webnets CDN index, so publishing there could "
                           "destroy someone else's file. Fix: publish to an empty prefix, or remove that file if it "
                           "is yours.")
-    if index.get("schema", 0) > SCHEMA:
+    schema = index.get("schema", 0)
+    if not isinstance(schema, int) or isinstance(schema, bool):
+        _damaged(url, f"its schema is {str(schema)[:40]!r}, not a number")
+    for model in index["models"]:
+        _check_model_entry(model, url)
+    if schema > SCHEMA:
         raise ExportError(f"{url}/index.json was written by a newer webnets (schema {index['schema']}). Fix: upgrade "
                           "webnets before publishing there.")
     return index
+
+
+def _damaged(url, problem):
+    raise ExportError(f"{url}/index.json is a webnets CDN index, but {problem}: it was damaged or edited by hand, "
+                      "and publishing would build on it. Nothing was uploaded. Fix: restore it from the copy your "
+                      "store keeps (versioning, a backup), or repair the entry; each version's files are still "
+                      "there to re-hash.")
+
+
+def _check_model_entry(model, url):
+    """What with_version reads of an existing model entry: its name and its versions' files."""
+    if not isinstance(model, dict) or not isinstance(model.get("name"), str):
+        _damaged(url, f"a model entry has no name ({str(model)[:80]})")
+    versions = model.get("versions")
+    if not isinstance(versions, dict):
+        _damaged(url, f"model {model['name'][:60]!r} has no versions object")
+    for version, entry in versions.items():
+        if not _SEMVER.match(version) or not isinstance(entry, dict) or not isinstance(entry.get("files"), dict):
+            _damaged(url, f"model {model['name'][:60]!r} lists version {version[:40]!r} without a valid entry")
 
 
 def version_entry(meta, files, published):

@@ -168,7 +168,7 @@ class LocalStore(ObjectStore):
     """A directory (file://), e.g. a web server's document root or a mounted bucket.
 
     A directory has no per-file metadata: the web server in front of it must send
-    the Cache-Control / Content-Type headers (README lists them). Each file is
+    the Cache-Control / Content-Type headers (docs/publishing.md lists them). Each file is
     written to a temp name and renamed, so a reader never sees half a file.
     """
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from . import cdn_index
 from ..errors import ExportError
+from ..output.validation import check_file_name, check_meta, read_json, shard_names
 from .object_store import IMMUTABLE, SHORT_LIVED, ConflictingWrite, open_store
 
 INDEX = "index.json"
@@ -69,7 +70,13 @@ def local_exports(src_root, only=None):
     if not index_path.exists():
         raise ExportError(f"'{src_root}' has no index.json, so it is not a directory of exported models. Fix: pass "
                           "the directory `export` writes to (web_demo/models), after `make export-all`.")
-    names = [m["name"] for m in json.loads(index_path.read_text())["models"]]
+    fix = ("export the models again into that directory (make export-all), which rewrites index.json; or repair "
+           "the file: {\"models\": [{\"name\": ...}, ...]}.")
+    index = read_json(index_path, fix)
+    models = index.get("models") if isinstance(index, dict) else None
+    if not isinstance(models, list) or not all(isinstance(m, dict) for m in models):
+        raise ExportError(f"{index_path} has no list of models, so it is not the index `export` writes. Fix: {fix}")
+    names = [check_file_name(m.get("name"), str(index_path), fix, what="model") for m in models]
     if only:
         unknown = sorted(set(only) - set(names))
         if unknown:
@@ -82,17 +89,14 @@ def local_exports(src_root, only=None):
 
 
 def _export_files(model_dir, name):
-    try:
-        meta = json.loads((model_dir / "meta.json").read_text())
-        model_json = json.loads((model_dir / "model.json").read_text())
-    except (OSError, ValueError) as error:
-        raise ExportError(f"'{model_dir}' is not a complete export ({error}). Fix: export '{name}' again "
-                          f"(make export MODEL={name}).") from None
+    fix = f"export '{name}' again (make export MODEL={name}, or `webnets convert` into that directory)."
+    meta = check_meta(read_json(model_dir / "meta.json", fix), f"'{model_dir}'", fix)
+    model_json = read_json(model_dir / "model.json", fix)
     if "golden" not in meta:
         raise ExportError(f"'{model_dir}' was exported without the TF.js parity check (no golden vectors in "
                           "meta.json); webnets publishes only verified models. Fix: export it again without "
                           "--no-verify.")
-    shards = [p for group in model_json["weightsManifest"] for p in group["paths"]]
+    shards = shard_names(model_json, f"'{model_dir}'", fix)
     # The scripts go up before model.json, which needs them (phase 0 with the shards).
     required = [r["file"] for r in meta.get("requires", [])]
     files = shards + required + [n for n in _ENTRY_POINTS if (model_dir / n).exists()]

@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 
 __all__ = ["RUNTIME_FILE", "RUNTIME_NAME", "CLASS_PREFIX", "webnets_classes", "requires_entry", "runtime_bytes",
-           "required_scripts"]
+           "required_scripts", "SCRIPT_OF_CLASS", "runtime_scripts"]
 
 RUNTIME_NAME = "webnets-layers.js"
 RUNTIME_FILE = Path(__file__).resolve().parent / RUNTIME_NAME
@@ -46,6 +46,21 @@ def webnets_classes(model_json) -> set:
 
 def runtime_bytes() -> bytes:
     return RUNTIME_FILE.read_bytes()
+
+
+# webnets classes defined in another script of this directory than webnets-layers.js: class -> file.
+# (webnets-tokenizers.js: keras-hub's tokenizers, usable without TF.js too.)
+SCRIPT_OF_CLASS = {"WebnetsTokenizer": "webnets-tokenizers.js"}
+SCRIPT_OF_CLASS.update(dict.fromkeys(("WebnetsStartEndPacker", "WebnetsMultiSegmentPacker"), "webnets-tokenizers.js"))
+
+
+def runtime_scripts(model_json) -> list:
+    """(file name, bytes) of the webnets scripts a model.json needs, in load order: webnets-layers.js when
+    it names a class defined there, then the other scripts of SCRIPT_OF_CLASS whose classes it names."""
+    classes = webnets_classes(model_json)
+    names = [RUNTIME_NAME] if classes - set(SCRIPT_OF_CLASS) else []
+    names += sorted({SCRIPT_OF_CLASS[c] for c in classes & set(SCRIPT_OF_CLASS)})
+    return [(name, (RUNTIME_FILE.parent / name).read_bytes()) for name in names]
 
 
 def requires_entry(data=None, name=RUNTIME_NAME) -> dict:

@@ -211,6 +211,11 @@ def keras_from_export(name: str, out_root=DEFAULT_OUT):
     meta = json.loads(meta_path.read_text())
     exported = read_model(directory)  # dequantized, as TF.js computes with them
     model = spec.build("demo")
+    if any(str(t.dtype) == "string" for t in model.inputs):
+        # A string model's vocabulary lives in its layers' configs, not in the weights rebuilt here.
+        raise ExportError(f"'{name}' takes text: its vocabulary is not among the weights an export holds, so it "
+                          f"cannot be rebuilt from '{directory}'. Fix: export it from its checkpoint "
+                          f"(`python -m exporter export {name}`).")
     try:
         assign_weights(model, exported.weights, exported.weight_order)
     except ExportError as error:

@@ -3,8 +3,9 @@
 // Exposes window.webnets for tests and other pages (the contract is in the README, "The web demo").
 (function (WN) {
   'use strict';
-  WN.provide('main', ['core', 'backend', 'runner', 'models', 'cards', 'images', 'text', 'agents', 'teach']);
+  WN.provide('main', ['core', 'backend', 'runner', 'models', 'cards', 'images', 'text', 'classify', 'agents', 'teach']);
   const PANELS = {'image-classification': 'cards-images', 'text-generation': 'cards-text',
+    'text-classification': 'cards-classify',
     'reinforcement-learning': 'cards-agents'};
   const records = {};
   let resolveReady;
@@ -66,6 +67,7 @@
     }));
     const byTask = (task) => Object.values(records).filter((r) => r.entry.task === task);
     for (const [init, task] of [[WN.initImages, 'image-classification'], [WN.initText, 'text-generation'],
+      [WN.initClassify, 'text-classification'],
       [WN.initAgents, 'reinforcement-learning']]) {
       try {
         if (byTask(task).length) init(byTask(task));

@@ -147,7 +147,8 @@
     return record;
   };
 
-  // input: {shape, data, dtype?} -> [{shape, data}]. Options: `timed` (default true) records the
+  // input: {shape, data, dtype?} -> [{shape, data}] (dtype: the input's, else meta.json's, so a text model
+  // takes {shape: [1, 1], data: ['some text']}). Options: `timed` (default true) records the
   // latency; `select(output) -> tensor` picks part of each output in TF.js before it is read back
   // (the text panel reads the last time step only, not the whole [1, T, vocab] tensor).
   // Every tensor is disposed, also when the prediction throws.
@@ -184,8 +185,19 @@
         record.executor = 'predict';
       }
     }
+    // tfjs' predict() slices the batch with numeric ops and refuses string tensors; webnets-layers.js'
+    // predict runs the model's own apply() on them (a text model with a shared layer).
+    if (x.dtype === 'string' && window.webnetsLayers) return window.webnetsLayers.predict(record.model, x);
     return record.model.predict(x);
   }
+
+  // {shape, data, dtype} (a golden vector, a page's input) -> tf.Tensor. Models that take raw text
+  // (meta.json inputs[0].dtype "string": TextVectorization and the other string layers of
+  // webnets-layers.js) get a string tensor of the texts; every other input is int32 or float32.
+  WN.inputTensor = function ({shape, data, dtype}) {
+    const kind = dtype === 'string' || dtype === 'int32' ? dtype : 'float32';
+    return tf.tensor(data, shape, kind);
+  };
 
   WN.predict = async function (record, input, {timed = true, select = null} = {}) {
     const dtype = input.dtype || (record.meta.inputs && record.meta.inputs[0].dtype) || 'float32';
@@ -193,7 +205,7 @@
     const created = [];
     const result = [];
     try {
-      const x = tf.tensor(input.data, input.shape, dtype === 'int32' ? 'int32' : 'float32');
+      const x = WN.inputTensor({shape: input.shape, data: input.data, dtype});
       created.push(x);
       const y = run(record, x);
       const outputs = Array.isArray(y) ? y : [y];

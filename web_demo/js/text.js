@@ -72,7 +72,7 @@
       dir, model: `${WN.base}/${ref.model}`, meta: `${WN.base}/${ref.meta}`, integrity: {}, version: null});
     const step = {model, meta, outputNames: model.outputs.map((o) => o.name)};
     if (meta.golden) {
-      const created = meta.golden.inputs.map((g) => tf.tensor(g.data, g.shape, g.dtype === 'int32' ? 'int32' : 'float32'));
+      const created = meta.golden.inputs.map(WN.inputTensor);
       const outputs = model.predict(created);
       const values = await Promise.all(outputs.map((o) => o.data()));
       tf.dispose([...created, ...outputs]);

@@ -5,7 +5,9 @@ Importing this package fills `TRANSLATORS`; `translate_layer` looks a layer up.
 
 from ...errors import UnsupportedLayerError
 from . import (activations, convolutional, core, merging, normalization, pooling, preprocessing,  # noqa: F401
-               recurrent, reshaping, wrappers, applications, attention, audio, hub_layers)  # importing registers them
+               recurrent, reshaping, wrappers, applications, attention, audio, hub_layers, text,
+               hub_tokenizers)  # importing registers them
+from . import hub_packers  # noqa: F401,E402  keras-hub's packers (exporter/layers/hub_preprocessors.py)
 from .registry import TRANSLATORS, Call, Input, TfjsLayer
 
 __all__ = ["TRANSLATORS", "REFUSED", "Call", "Input", "TfjsLayer", "translate_layer", "translator_for", "has_translator",
@@ -84,7 +86,7 @@ def translator_for(layer):
         f"this layer class ({type(layer).__module__}) is not part of Keras, and here it cannot be traced into "
         "keras.ops (inside a wrapper such as TimeDistributed or Bidirectional, webnets needs a translator).",
         "apply the layer outside the wrapper so webnets traces it, or register a translator and a JavaScript "
-        "class for it (README: Your own layers).")
+        "class for it (docs/own-layers.md).")
 
 
 def has_translator(layer):

@@ -11,8 +11,11 @@
 //              "format": "layers"|"graph", "runtime": the scripts to register first, in order
 //              (webnets-layers.js, plugins' JS files: paths or URLs; one string, a list or null),
 //              "inputs": [{"path", "shape", "dtype"}], "out"}]}
-// Each job writes out/output_<i>.bin (float32, row-major); results.json gets
-// {id: {ok, error?, backend, outputs: [{path, shape}], load_ms, predict_ms}}.
+// An input's dtype is float32 or int32 (a raw little-endian file) or string (a JSON list of the strings,
+// row-major). Each job writes out/output_<i>.bin (float32 or int32, row-major; .json for string outputs);
+// results.json gets {id: {ok, error?, backend, outputs: [{path, shape, dtype}], load_ms, predict_ms}}.
+// Models with a string input or output run through model.apply (as webnets-layers.js' `predict` does):
+// tfjs' model.predict() slices the batch with numeric ops, which refuse strings.
 //
 // The backend is WASM (the one browsers fall back to without WebGL, and 13x
 // faster than the pure-JS CPU backend on a 224x224 CNN, which dominated the
@@ -63,12 +66,13 @@ async function registerRuntime(location) {
   }
   if (!api || typeof api.register !== 'function') {
     throw new Error(`${location} does not export register(tf) (module.exports = {register}), which registers `
-      + 'its layer classes: follow the contract of webnets-layers.js (README: Your own layers)');
+      + 'its layer classes: follow the contract of webnets-layers.js (docs/own-layers.md)');
   }
   return api.register(tf);
 }
 
 function readInput(spec) {
+  if (spec.dtype === 'string') return tf.tensor(JSON.parse(fs.readFileSync(spec.path, 'utf8')), spec.shape, 'string');
   const bytes = fs.readFileSync(spec.path);
   const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   const data = spec.dtype === 'int32' ? new Int32Array(ab) : new Float32Array(ab);
@@ -98,6 +102,8 @@ async function runJob(job) {
     const keys = Object.keys(signature.outputs || {}).sort((a, b) => a.localeCompare(b, 'en', {numeric: true}));
     const names = keys.length ? keys.map((k) => signature.outputs[k].name) : model.outputs.map((o) => o.name);
     result = await model.executeAsync(feed, names);
+  } else if (inputs.some((t) => t.dtype === 'string') || model.outputs.some((o) => o.dtype === 'string')) {
+    result = model.apply(inputs.length === 1 ? inputs[0] : inputs, {training: false});
   } else {
     result = model.predict(inputs.length === 1 ? inputs[0] : inputs);
   }
@@ -105,12 +111,21 @@ async function runJob(job) {
   const written = [];
   fs.mkdirSync(job.out, {recursive: true});
   for (let i = 0; i < outputs.length; i++) {
-    // Float32Array.from, not cast('float32'): TF.js' CPU backend casts int32 to float32 by keeping the
-    // Int32Array (a cast is a relabel there), whose bytes are not float32s.
-    const values = Float32Array.from(await outputs[i].data());
+    const {dtype} = outputs[i];
+    if (dtype === 'string') {
+      const file = path.join(job.out, `output_${i}.json`);
+      fs.writeFileSync(file, JSON.stringify(Array.from(await outputs[i].data())));
+      written.push({path: file, shape: outputs[i].shape, dtype});
+      continue;
+    }
+    // Typed by the tensor's dtype, not its data: TF.js' CPU backend casts int32 to float32 by keeping the
+    // Int32Array (a cast is a relabel there), whose bytes are not float32s. Integers stay int32, so ids
+    // above 2^24 (hash buckets) come back exact.
+    const integer = dtype === 'int32' || dtype === 'bool';
+    const values = (integer ? Int32Array : Float32Array).from(await outputs[i].data());
     const file = path.join(job.out, `output_${i}.bin`);
     fs.writeFileSync(file, Buffer.from(values.buffer, values.byteOffset, values.byteLength));
-    written.push({path: file, shape: outputs[i].shape});
+    written.push({path: file, shape: outputs[i].shape, dtype: integer ? 'int32' : 'float32'});
   }
   const t2 = performance.now();
   tf.dispose([...inputs, ...outputs]);
