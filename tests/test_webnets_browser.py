@@ -42,6 +42,16 @@ def string_layers():
     return keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
 
 
+def integer_features():
+    """Integer categories: IntegerLookup (one-hot, OOV), Hashing and HashedCrossing (the feature with itself)."""
+    inputs = keras.Input((1,), dtype="int32")
+    lookup = keras.layers.IntegerLookup(vocabulary=[3, 7, 11, 42], output_mode="one_hot")(inputs)
+    hashed = keras.layers.Hashing(num_bins=6, output_mode="one_hot")(inputs)
+    crossed = keras.layers.HashedCrossing(num_bins=5, output_mode="one_hot")([inputs, inputs])
+    x = keras.layers.Concatenate()([lookup, hashed, crossed])
+    return keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x))
+
+
 def bert_on_raw_text():
     """keras-hub's BERT classifier with its preprocessor: WebnetsTokenizer (WordPiece) -> WebnetsMultiSegmentPacker
     -> the encoder (webnets-tokenizers.js after webnets-layers.js)."""
@@ -55,6 +65,7 @@ def bert_on_raw_text():
 # name -> model builder: one-input models covering every family of webnets classes.
 REPRESENTATIVE = {
     "string_layers": string_layers,
+    "integer_features": integer_features,
     "bert_on_raw_text": bert_on_raw_text,
     "unet_decoder": test_webnets_layers.unet_decoder,  # GroupNormalization, bilinear UpSampling2D
     "resizing_pad": test_webnets_layers.BY_ID["resizing_pad_to_aspect"].build,
