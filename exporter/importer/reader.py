@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..errors import ExportError
 from ..layers.budget import DEFAULT_MAX_PARAMS, check_budget, estimate_or_refuse, human_bytes
+from ..layers.keras_io import refuse_beyond_int32
 from ..output.validation import check_file_name, check_topology
 from ..parity.runtime import is_url
 from ..quantize.shards import read_dequantized
@@ -209,6 +210,7 @@ def read_model(source, work=None, max_params=None) -> TfjsModel:
     config = _model_config(text, model_json)
     check_topology(model_json, text, "re-download or re-export the model; model.json must be the file TF.js or "
                    "a converter wrote, unchanged.")
+    refuse_beyond_int32(text, config)  # TensorFlow aborts the process on such an attribute
     manifest = model_json["weightsManifest"]
     groups, values = _declared(text, model_json)
     for paths, _, _ in groups:

@@ -118,7 +118,7 @@ def check_model_file(path, kind=None, max_params=None):
         held, label = path.stat().st_size, "the whole .h5 file"
     else:
         return
-    _refuse_beyond_int32(path, config)
+    refuse_beyond_int32(path, config)
     budget = estimate_or_refuse(config, lambda why: (
         f"'{path}': its model config could not be read as data ({why}), so its size cannot be checked before "
         "Keras builds it. Fix: save the model again with model.save('model.keras'); if Keras loads the file "
@@ -134,7 +134,8 @@ _INT32_OPTIONS = frozenset((
     "num_heads", "key_dim", "value_dim", "length", "n"))
 
 
-def _refuse_beyond_int32(path, config):
+def refuse_beyond_int32(path, config):
+    """Refuse a config (as data) whose kernel-attribute options exceed int32; `path` names its file."""
     def ints(value):
         if isinstance(value, bool):
             return []
