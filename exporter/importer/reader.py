@@ -21,7 +21,7 @@ from pathlib import Path
 from ..errors import ExportError
 from ..layers.budget import DEFAULT_MAX_PARAMS, check_budget, estimate_or_refuse, human_bytes
 from ..layers.keras_io import refuse_beyond_int32
-from ..output.validation import check_file_name, check_topology
+from ..output.validation import MAX_JSON_BYTES, check_file_name, check_topology
 from ..parity.runtime import is_url
 from ..quantize.shards import read_dequantized
 
@@ -43,7 +43,7 @@ class TfjsModel:
 # Bytes per stored value: TF.js' dtypes, and the quantized ones (quantization.dtype) that replace them.
 _ITEM_BYTES = {"float32": 4, "int32": 4, "bool": 1, "complex64": 8, "uint8": 1, "uint16": 2, "float16": 2}
 _STRING_LENGTH_BYTES = 4  # a string value is its uint32 length, then its bytes
-_MAX_MODEL_JSON_BYTES = 64 * 1024 * 1024  # a layers model's topology + manifest is a few MB at most
+_MAX_MODEL_JSON_BYTES = MAX_JSON_BYTES  # one limit for every export JSON webnets reads (output/validation.py)
 _CHUNK = 1 << 20
 
 
