@@ -10,7 +10,7 @@ JS_STAMP := node_modules/.webnets-installed
 MODELS := alexnet googlenet resnet squeezenet simple_rnn lstm gru dqn text_cnn
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 
-.PHONY: help setup system test fuzz convert import verify layers readme docs lock clean export export-all list data vendor demo publish bench coverage
+.PHONY: help setup system test fuzz convert import verify layers readme docs lock clean export export-all list data vendor demo publish bench coverage js js-package wasm
 
 help:
 	@echo "make export MODEL=squeezenet       train (or load the checkpoint), convert, verify -> web_demo/models/"
@@ -25,6 +25,9 @@ help:
 	@echo "make layers                        list the supported Keras layers"
 	@echo "make coverage                      convert the coverage corpus (every keras.applications model), update docs/coverage.md"
 	@echo "make docs                          build the documentation site into site/ (mkdocs --strict)"
+	@echo "make js                            build the JS package (js/dist/) and the scripts exports carry, from js/src/"
+	@echo "make js-package                    the installable tarball: js/dist/webnets-<version>.tgz (npm pack)"
+	@echo "make wasm                          rebuild webnets' WebAssembly kernels (js/wasm/, clang --target=wasm32)"
 	@echo "make publish DEST=s3://b/p VERSION=1.0.0   upload web_demo/models to a CDN origin (ARGS=--dry-run)"
 	@echo "make bench                         sizes, accuracy, export time, browser latency -> bench/results.* (ARGS=--quick)"
 
@@ -46,10 +49,24 @@ VENDOR := web_demo/vendor/tf.min.js
 setup: system $(PY_STAMP) $(JS_STAMP) $(VENDOR)
 
 # TF.js for the page, copied from node_modules (the page never uses an outside CDN).
-$(VENDOR): $(JS_STAMP) web_demo/vendor.mjs
+$(VENDOR): $(JS_STAMP) web_demo/vendor.mjs $(shell find js/src -name '*.js' 2>/dev/null)
 	node web_demo/vendor.mjs
 
 vendor: $(VENDOR)
+
+# The webnets JS package (js/): esbuild bundles js/src/ into js/dist/ (ES module, classic script, types)
+# and rebuilds exporter/runtime/webnets-layers.js and webnets-tokenizers.js, which exports carry;
+# tests/test_js_build.py checks that the committed copies are what js/src/ builds.
+js: $(JS_STAMP)
+	node js/build.mjs
+
+js-package: js
+	cd js && npm pack --pack-destination dist
+
+# webnets' WebAssembly kernels (js/wasm/kernels.c) with Debian's clang + lld (`make system` installs them):
+# rebuilds js/wasm/*.wasm and the embedding module js/src/kernels/wasm-binary.js; then `make js`.
+wasm: system
+	node js/wasm/build.mjs
 
 DEMO_PORT ?= 8000
 # Cross-origin isolated (COOP/COEP headers, exporter/browser/serve.py), so TF.js runs threaded WASM;

@@ -5,6 +5,11 @@ cross-origin isolated: SharedArrayBuffer exists, and both TF.js WASM and ONNX Ru
 Web can run their threaded SIMD binaries. Browser flags, the Chromium lookup and the
 vendor copy come from exporter/browser/chromium.py, so the bench runs the browser the tests run.
 
+WebGPU: the same Chromium with exporter/browser/chromium.py WEBGPU_FLAGS (SwiftShader's WebGPU
+adapter, so compute shaders on these CPUs; the loopback page is a secure context, which
+navigator.gpu needs). TF.js runs tfjs-backend-webgpu with the webnets package's repairs, as the
+demo does; ONNX Runtime Web its WebGPU execution provider.
+
 Cold: a fresh browser context (own HTTP cache, no shader cache) loads the model and
 predicts once. Warm: one page holds every format of a backend and times them in
 turns after a warm-up (bench/page/bench.js `warm`).
@@ -15,16 +20,20 @@ from pathlib import Path
 
 import numpy as np
 
-from exporter.browser.chromium import CHROMIUM_FLAGS, WEB_DEMO, chromium_path, ensure_vendor
+from exporter.browser.chromium import CHROMIUM_FLAGS, WEB_DEMO, WEBGPU_FLAGS, chromium_path, ensure_vendor
 from exporter.browser.serve import serving
 from exporter.parity.tolerances import relative_error
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = Path(__file__).resolve().parent / "page"
 ORT_DIST = ROOT / "node_modules" / "onnxruntime-web" / "dist"
-# Shader programs are cached per GPU process; a cold start must compile its own.
-BENCH_FLAGS = CHROMIUM_FLAGS + ["--disable-gpu-program-cache", "--disable-gpu-shader-disk-cache"]
-BACKENDS = ("webgl", "wasm", "cpu")
+# Shader programs are cached per GPU process; a cold start must compile its own (WebGL programs and
+# WebGPU pipelines alike). WEBGPU_FLAGS only add a WebGPU adapter: the other backends run as before.
+BENCH_FLAGS = CHROMIUM_FLAGS + WEBGPU_FLAGS + ["--disable-gpu-program-cache", "--disable-gpu-shader-disk-cache"]
+BACKENDS = ("webgl", "wasm", "webgpu", "cpu")
+# Where ONNX Runtime Web runs beside TF.js: its WASM and its WebGPU execution providers (its WebGL one
+# is deprecated since 1.29).
+ONNX_BACKENDS = ("wasm", "webgpu")
 WASM_THREADS = 2
 # Timed rounds beyond the minimum, for models fast enough: a millisecond-scale median needs
 # hundreds of samples on a shared machine to be stable to a few percent.

@@ -14,7 +14,9 @@ from . import stats
 from .cases import CNNS
 
 QUANTIZATIONS = ("none", "float16", "uint16", "uint8", "auto", "pruned")
-BACKENDS = ("webgl", "wasm", "cpu")
+# The summary's latency columns. WebGPU runs on SwiftShader here (a CPU), so it has columns and no target.
+BACKENDS = ("webgl", "wasm", "webgpu", "cpu")
+BACKEND_TITLES = {"webgl": "WebGL", "wasm": "WASM", "webgpu": "WebGPU", "cpu": "CPU"}
 SIZE_LIMIT = 500_000  # bytes: the SqueezeNet paper's "<0.5MB", as brotli transfer
 ACCURACY_LOSS_LIMIT = 1.0  # points
 LATENCY_RATIO_LIMIT = 1.00
@@ -166,6 +168,37 @@ def targets(results):
     return out
 
 
+def webgpu(results):
+    """WebGPU's columns as numbers, {model: {...}}, no target (SwiftShader is a CPU here): per format
+    (layers: ours, graph: official, onnx: ONNX Runtime Web's WebGPU execution provider) the cold start
+    and the warm median with its 95% interval (bench/stats.py, whole blocks resampled), or its error;
+    and the paired ratios layers / graph and layers / onnx with theirs. Empty where WebGPU was not run."""
+    out = {}
+    for key, m in results["models"].items():
+        formats = (m.get("browser") or {}).get("webgpu")
+        if not formats:
+            continue
+        row = {}
+        for fmt, r in formats.items():
+            if fmt == "backend_info":
+                continue
+            if "error" in r:
+                row[fmt] = {"error": r["error"]}
+            elif _timed(r):
+                warm = (stats.value_interval(r["warm_blocks"]) if r.get("warm_blocks")
+                        else {"estimate": r["warm_ms_median"], "low": None, "high": None})
+                row[fmt] = {"cold_ms": r["cold_ms"], "warm_ms_median": r["warm_ms_median"],
+                            "warm_ms_low": warm["low"], "warm_ms_high": warm["high"]}
+        for other in ("graph", "onnx"):
+            if _timed(formats.get("layers")) and _timed(formats.get(other)):
+                interval = _warm_interval(formats["layers"], formats[other])
+                row[f"layers_over_{other}"] = interval or {
+                    "estimate": round(formats["layers"]["warm_ms_median"] / formats[other]["warm_ms_median"], 4),
+                    "low": None, "high": None}
+        out[key] = row
+    return out
+
+
 # ------------------------------------------------------------------------------------ formatting
 
 
@@ -240,6 +273,8 @@ def model_table(key, m):
                 if "warm_ms_median" not in r:
                     continue
                 extra = f", ORT {r['threads']} threads" if fmt == "onnx" else ""
+                if fmt == "onnx" and r.get("execution_provider") == "webgpu":
+                    extra = ", ORT WebGPU EP"
                 lines.append(f"| {label}{threads} | {fmt}{extra} | {r['warm_ms_median']:.2f} | "
                              f"{r['warm_ms_p10']:.2f}–{r['warm_ms_p90']:.2f} | {r['cold_ms']:.0f} "
                              f"({r['load_ms']:.0f} + {r['first_ms']:.0f}) | {r['max_rel_error']:.1e} |")
@@ -258,9 +293,9 @@ def targets_table(results):
 def summary_table(results):
     """One row per model: the README's table."""
     lines = ["| model | params | float32 brotli | auto brotli | pruned brotli | metric float32 → auto / pruned "
-             "| export ours / official s | WebGL warm ms layers / graph | WASM warm ms layers / graph "
-             "| CPU warm ms layers / graph |",
-             "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
+             "| export ours / official s | "
+             + " | ".join(f"{BACKEND_TITLES[b]} warm ms layers / graph" for b in BACKENDS) + " |",
+             "|---|---:|---:|---:|---:|---|---:|" + "---:|" * len(BACKENDS)]
     for key, m in results["models"].items():
         b, a = m.get("bytes") or {}, m.get("accuracy") or {}
         auto_bytes = (b.get("auto") or {}).get("brotli")
@@ -313,8 +348,15 @@ def notes(results):
                 if fmt != "backend_info" and "error" in r:
                     failures.setdefault((fmt, r["error"].split(". ")[0]), {}).setdefault(key, []).append(label)
     for (fmt, error), where in failures.items():
-        lines.append(f"- The {fmt} model of {', '.join(where)} fails in TF.js {results['machine']['tfjs']} on every "
-                     f"backend tried: \"{error}\".")
+        # Where it failed: every pass the model was run in its format, or the passes named.
+        tried = {tuple(label for label, formats in results["models"][key]["browser"].items() if fmt in formats)
+                 for key in where}
+        failed = {tuple(labels) for labels in where.values()}
+        on = ("on every backend tried" if failed == tried
+              else "on " + ", ".join(dict.fromkeys(label for labels in where.values() for label in labels)))
+        runtime = (f"ONNX Runtime Web {results['machine'].get('onnxruntime_web')}" if fmt == "onnx"
+                   else f"TF.js {results['machine']['tfjs']}")
+        lines.append(f"- The {fmt} model of {', '.join(where)} fails in {runtime} {on}: \"{error}\".")
     wasm = next(((k, m["browser"]["wasm"]["backend_info"]) for k, m in results["models"].items()
                  if (m.get("browser") or {}).get("wasm")), None)
     if wasm and wasm[1].get("hardware_concurrency_shim"):
@@ -332,6 +374,43 @@ def notes(results):
     return "\n".join(lines)
 
 
+def webgpu_table(results):
+    """WebGPU's columns (`webgpu` above): cold and warm per format, ratios with their 95% intervals; empty
+    where the run has no WebGPU pass."""
+    rows = webgpu(results)
+    if not rows:
+        return ""
+    adapter = next(((m["browser"]["webgpu"].get("backend_info") or {}).get("adapter") for m in
+                    results["models"].values() if (m.get("browser") or {}).get("webgpu")), None) or {}
+
+    def cell(entry):
+        if entry is None:
+            return "–"
+        if "error" in entry:
+            return "fails (below)"
+        interval = (f" [{entry['warm_ms_low']:.2f}, {entry['warm_ms_high']:.2f}]"
+                    if entry.get("warm_ms_low") is not None else "")
+        return f"{entry['warm_ms_median']:.2f}{interval} / {entry['cold_ms']:.0f}"
+
+    def ratio(entry):
+        if entry is None:
+            return "–"
+        return (f"{entry['estimate']:.3g} [{entry['low']:.3g}, {entry['high']:.3g}]" if entry.get("low") is not None
+                else f"{entry['estimate']:.3g}")
+
+    lines = [f"WebGPU in headless Chromium on SwiftShader's adapter (architecture "
+             f"\"{adapter.get('architecture') or '?'}\": compute shaders on these CPU cores, so no GPU figures and no "
+             "target): TF.js tfjs-backend-webgpu with the webnets package's repairs (as the demo runs it), and ONNX "
+             "Runtime Web's WebGPU execution provider. Warm: median [95% interval] ms; cold: load + first "
+             "prediction, ms; ratios of warm medians, paired by round, with their 95% intervals.", "",
+             "| model | layers (ours) warm / cold ms | graph (official) warm / cold ms | ONNX Runtime Web WebGPU "
+             "warm / cold ms | layers / graph | layers / ONNX |", "|---|---:|---:|---:|---:|---:|"]
+    for key, row in rows.items():
+        lines.append(f"| {key} | {cell(row.get('layers'))} | {cell(row.get('graph'))} | {cell(row.get('onnx'))} | "
+                     f"{ratio(row.get('layers_over_graph'))} | {ratio(row.get('layers_over_onnx'))} |")
+    return "\n".join(lines)
+
+
 def _text_section(results, level=2):
     from . import text as text_bench
 
@@ -341,7 +420,10 @@ def _text_section(results, level=2):
 def markdown(results):
     parts = ["# webnets benchmarks", "", "Generated by `make bench` (`python -m bench`) from results.json.", "",
              _header(results), "", "## Targets", "", targets_table(results), "", "## Summary", "",
-             summary_table(results), "", notes(results), "", _text_section(results), "", "## Per model", ""]
+             summary_table(results), "", notes(results), ""]
+    if webgpu_table(results):
+        parts += ["## WebGPU", "", webgpu_table(results), ""]
+    parts += [_text_section(results), "", "## Per model", ""]
     for key, m in results["models"].items():
         parts += [model_table(key, m), ""]
     return "\n".join(parts)
@@ -352,6 +434,7 @@ def readme_section(results):
         "Measured by `make bench` on this project's 2-core, GPU-less machine (software WebGL); full tables in "
         "`bench/results.md`, raw numbers in `bench/results.json`.", "",
         _header(results), "", targets_table(results), "", summary_table(results), "", notes(results), "",
+        *([f"### WebGPU", "", webgpu_table(results), ""] if webgpu_table(results) else []),
         _text_section(results, level=3)]).rstrip()
 
 

@@ -38,7 +38,8 @@ def parse_args(argv=None):
                         help="runs for the RNNs and the DQN (their graph models are needed for the browser anyway)")
     parser.add_argument("--warm-runs", type=int, default=30, help="timed predictions per format and backend")
     parser.add_argument("--warmup", type=int, default=5, help="untimed predictions before them")
-    parser.add_argument("--backends", default="webgl,wasm,cpu", help="TF.js backends to time")
+    parser.add_argument("--backends", default="webgl,wasm,webgpu,cpu",
+                        help="TF.js backends to time (webgpu: SwiftShader's WebGPU adapter, a CPU here; no target)")
     parser.add_argument("--no-prune", dest="prune", action="store_false", help="skip the pruned variant")
     parser.add_argument("--no-browser", dest="browser", action="store_false", help="skip the browser timings")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (exported models)")
@@ -92,6 +93,7 @@ def _machine(load_at_start, browser_version=None):
         "tf2onnx": _version("tf2onnx"),
         "chromium": browser_version,
         "webgl": "ANGLE on SwiftShader (software, no GPU)",
+        "webgpu": "Chromium's WebGPU on SwiftShader's adapter (software, no GPU)",
     }
 
 
@@ -117,7 +119,7 @@ def _export_phase(cases, models, work, settings, log):
 def _browser_phase(cases, models, work, settings, bench, log):
     import keras
 
-    from .browser import PAUSE_MS, WASM_THREADS, as_page_input
+    from .browser import ONNX_BACKENDS, PAUSE_MS, WASM_THREADS, as_page_input
     from .browser import pool as pool_browser
 
     for index, case in enumerate(cases):
@@ -129,13 +131,14 @@ def _browser_phase(cases, models, work, settings, bench, log):
         browser = models[case.key].setdefault("browser", {})
         # (label, backend, threads). "wasm": both runtimes at 2 threads, set up as the demo does
         # (web_demo/js/backend.js). For the ONNX cases one more WASM pass at 1 thread each: the
-        # SqueezeNet target holds at both settings.
+        # SqueezeNet target holds at both settings. "webgpu": ONNX Runtime Web's WebGPU execution
+        # provider beside TF.js' WebGPU backend (its WASM part, for what WebGPU does not run, at 2 threads).
         passes = [(b, b, WASM_THREADS) for b in settings["backends"]]
         if case.onnx and "wasm" in settings["backends"]:
             passes += [("wasm_1thread", "wasm", 1)]
         for b_index, (label, backend, threads) in enumerate(passes):
             formats = dict(urls)
-            if case.onnx and backend == "wasm" and (work / case.key / "model.onnx").exists():
+            if case.onnx and backend in ONNX_BACKENDS and (work / case.key / "model.onnx").exists():
                 formats["onnx"] = f"/models/{case.key}/model.onnx"
             t0 = time.perf_counter()
             measured = bench.measure(formats, page_input, expected, backend, warmup=settings["warmup"],
@@ -217,6 +220,8 @@ def run(cases, work, settings, log=_log):
         **({"text": text} if text else {}),
     }
     results["targets"] = report.targets(results)
+    # WebGPU has columns and no target (SwiftShader is a CPU here): its medians and ratios with intervals.
+    results["webgpu"] = report.webgpu(results)
     results["wall_seconds"] = round(time.perf_counter() - started, 1)
     return results
 

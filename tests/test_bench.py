@@ -1,5 +1,5 @@
 """The bench machinery on one small real case (SqueezeNet demo, quick metric, one export run,
-the TF.js CPU backend); its intervals and verdicts (bench/stats.py) and the pooling of repeated
+the TF.js CPU and WebGPU backends: WebGPU on SwiftShader, columns without a target); its intervals and verdicts (bench/stats.py) and the pooling of repeated
 phases on numbers with a known answer; and the results on docs/benchmarks.md against
 bench/results.json."""
 
@@ -26,7 +26,7 @@ def small_run(tmp_path_factory):
     work = tmp_path_factory.mktemp("bench-work")
     cases = build_cases(["squeezenet"], work, quick=True)
     settings = {"quick": True, "models": ["squeezenet"], "export_runs": 1, "export_runs_other": 1, "warm_runs": 3,
-                "warmup": 1, "backends": ["cpu"], "prune": False, "onnx": False}
+                "warmup": 1, "backends": ["cpu", "webgpu"], "prune": False, "onnx": False}
     return run(cases, work, settings, log=lambda message: None), work
 
 
@@ -53,24 +53,43 @@ def test_results_are_well_formed_and_plausible(small_run, tmp_path):
     e = m["export_seconds"]
     assert e["runs"] == 1 and 0 < e["ours"] < 120 and 0 < e["official"] < 300
 
-    cpu = m["browser"]["cpu"]
-    for fmt in ("layers", "graph"):
-        # Blocks of 10 back-to-back predictions, the first untimed, over 3 fresh pages.
-        assert cpu[fmt]["warm_runs"] >= 3 and cpu[fmt]["warm_runs"] % 9 == 0
-        assert len(cpu[fmt]["warm_ms_page_medians"]) == cpu[fmt]["warm_pages"] == 3
-        assert 0 < cpu[fmt]["warm_ms_median"] <= cpu[fmt]["warm_ms_p90"]
-        assert cpu[fmt]["cold_ms"] >= cpu[fmt]["load_ms"]
-        assert cpu[fmt]["max_rel_error"] <= FLOAT32_BOUND
+    # WebGPU is measured as CPU is: the same pages, blocks and statistics.
+    for backend in ("cpu", "webgpu"):
+        timed = m["browser"][backend]
+        assert timed["backend_info"]["backend"] == backend
+        for fmt in ("layers", "graph"):
+            # Blocks of 10 back-to-back predictions, the first untimed, over 3 fresh pages.
+            assert timed[fmt]["warm_runs"] >= 3 and timed[fmt]["warm_runs"] % 9 == 0, (backend, fmt)
+            assert len(timed[fmt]["warm_ms_page_medians"]) == timed[fmt]["warm_pages"] == 3
+            assert 0 < timed[fmt]["warm_ms_median"] <= timed[fmt]["warm_ms_p90"]
+            assert timed[fmt]["cold_ms"] >= timed[fmt]["load_ms"]
+            assert timed[fmt]["max_rel_error"] <= FLOAT32_BOUND, (backend, fmt, timed[fmt]["max_rel_error"])
 
-        assert len(cpu[fmt]["warm_blocks"]) * 9 == cpu[fmt]["warm_runs"]
-    # One block per round for each format: the latency ratio's interval resamples the rounds as pairs.
-    assert len(cpu["layers"]["warm_blocks"]) == len(cpu["graph"]["warm_blocks"])
+            assert len(timed[fmt]["warm_blocks"]) * 9 == timed[fmt]["warm_runs"]
+        # One block per round for each format: the latency ratio's interval resamples the rounds as pairs.
+        assert len(timed["layers"]["warm_blocks"]) == len(timed["graph"]["warm_blocks"])
+    # TF.js ran on SwiftShader's WebGPU adapter, with the webnets package's repairs as the demo applies them.
+    webgpu = m["browser"]["webgpu"]["backend_info"]
+    assert webgpu["adapter"]["architecture"] == "swiftshader" and webgpu["webgpu_repairs"] == "applied"
+    # Its columns: medians with 95% intervals, and the layers / graph ratio paired by round.
+    columns = results["webgpu"]["squeezenet"]
+    for fmt in ("layers", "graph"):
+        entry = columns[fmt]
+        assert entry["warm_ms_low"] <= entry["warm_ms_median"] <= entry["warm_ms_high"], entry
+        assert entry["cold_ms"] == m["browser"]["webgpu"][fmt]["cold_ms"]
+    ratio = columns["layers_over_graph"]
+    assert ratio["low"] <= ratio["estimate"] <= ratio["high"]
+    assert ratio["estimate"] == pytest.approx(
+        m["browser"]["webgpu"]["layers"]["warm_ms_median"] / m["browser"]["webgpu"]["graph"]["warm_ms_median"],
+        rel=1e-3)
 
     assert set(results["targets"]) == {"squeezenet_size", "latency_vs_graph", "export_time", "wasm_vs_onnx",
                                        "transformer_vs_onnx"}
     assert results["targets"]["wasm_vs_onnx"]["verdict"] is None  # WASM was not measured
-    # CPU is not a latency target's backend; one export run has no interval, so that target cannot decide.
+    # Neither CPU nor WebGPU is a latency target's backend; one export run has no interval, so that
+    # target cannot decide.
     assert results["targets"]["latency_vs_graph"]["verdict"] is None
+    assert results["targets"]["latency_vs_graph"]["ratios"] == {}
     export = results["targets"]["export_time"]["ratios"]["squeezenet"]
     assert export["verdict"] == "undecided" and export["low"] is None
     assert export["estimate"] == pytest.approx(e["ours"] / e["official"], rel=1e-3)
@@ -82,7 +101,14 @@ def test_results_are_well_formed_and_plausible(small_run, tmp_path):
 
     report.write_all(results, tmp_path)
     assert json.loads((tmp_path / "results.json").read_text())["models"]["squeezenet"]["bytes"] == m["bytes"]
-    assert "### squeezenet" in (tmp_path / "results.md").read_text()
+    markdown = (tmp_path / "results.md").read_text()
+    assert "### squeezenet" in markdown and "## WebGPU" in markdown
+    summary = report.summary_table(results).splitlines()
+    assert "WebGPU warm ms layers / graph" in summary[0]
+    row = next(line for line in summary if line.startswith("| squeezenet |")).split(" | ")
+    webgpu_cell = row[summary[0].split(" | ").index("WebGPU warm ms layers / graph")]
+    assert webgpu_cell == (f"{m['browser']['webgpu']['layers']['warm_ms_median']:.2f} / "
+                           f"{m['browser']['webgpu']['graph']['warm_ms_median']:.2f}")
     assert (tmp_path / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -153,6 +179,41 @@ def test_repeat_pools_every_sample():
     assert both["ours_runs"] == [3.0, 3.2, 3.4] and both["official_runs"] == [8.0, 8.4, 9.0]
     assert both["ours"] == 3.2 and both["official"] == 8.4 and both["runs"] == 3
     assert both["official_parts_median"] == {"a": 2.0}
+
+
+def test_webgpu_columns_on_known_numbers():
+    """WebGPU's columns (bench/report.py `webgpu`, `webgpu_table`, `notes`) on numbers with a known answer:
+    ours twice as fast as ONNX Runtime Web's WebGPU provider in every round; a graph model that fails is
+    reported with its error, on WebGPU only; and no target is judged on WebGPU."""
+    from bench import browser
+
+    def timed(ms, cold):
+        blocks = [[ms * (1 + 0.01 * i)] * 9 for i in range(12)]
+        return {**browser.warm_summary(blocks), "cold_ms": cold, "load_ms": cold - ms, "first_ms": ms,
+                "max_rel_error": 1e-7, "warmup_runs": 5, "warm_pages": 3, "warm_ms_page_medians": [ms] * 3}
+
+    webgpu = {"layers": timed(10.0, 400.0), "graph": {"error": "Error: Cannot compute the outputs [Identity]"},
+              "onnx": {**timed(20.0, 900.0), "execution_provider": "webgpu", "threads": 2},
+              "backend_info": {"backend": "webgpu", "adapter": {"architecture": "swiftshader"}}}
+    wasm = {"layers": timed(1.0, 50.0), "graph": timed(1.5, 60.0), "backend_info": {"backend": "wasm"}}
+    results = {"machine": {"tfjs": "4.22.0", "onnxruntime_web": "1.30.0"}, "settings": {},
+               "models": {"m": {"cnn": True, "browser": {"wasm": wasm, "webgpu": webgpu}}}}
+    columns = report.webgpu(results)["m"]
+    assert columns["layers_over_onnx"]["estimate"] == pytest.approx(0.5)
+    assert columns["layers_over_onnx"]["low"] == pytest.approx(0.5) == columns["layers_over_onnx"]["high"]
+    assert columns["graph"] == {"error": "Error: Cannot compute the outputs [Identity]"}
+    assert "layers_over_graph" not in columns
+    assert columns["layers"]["cold_ms"] == 400.0 and columns["onnx"]["cold_ms"] == 900.0
+    layers = columns["layers"]
+    assert 10.0 < layers["warm_ms_low"] <= layers["warm_ms_median"] <= layers["warm_ms_high"] < 11.1
+    table = report.webgpu_table(results)
+    assert f"| m | {layers['warm_ms_median']:.2f} [{layers['warm_ms_low']:.2f}, " in table and '"swiftshader"' in table
+    assert "| fails (below) |" in table and "| 0.5 [0.5, 0.5] |" in table
+    assert ('- The graph model of m fails in TF.js 4.22.0 on webgpu: "Error: Cannot compute the outputs '
+            '[Identity]".') in report.notes(results)
+    # Only WebGL and WASM are judged: WebGPU's 0.5 is a column, not a verdict.
+    assert list(report.targets(results)["latency_vs_graph"]["ratios"]) == ["m wasm"]
+    assert report.webgpu({"models": {"m": {"browser": {"wasm": wasm}}}}) == {}
 
 
 def test_text_targets_judge_intervals_of_pooled_runs():

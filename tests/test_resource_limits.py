@@ -32,7 +32,7 @@ from exporter.cli import build_parser
 from exporter.errors import ExportError
 from exporter.importer import import_model
 from exporter.importer.reader import read_model
-from exporter.layers.budget import DEFAULT_MAX_PARAMS, estimate_model
+from exporter.layers.budget import DEFAULT_MAX_PARAMS, DEFAULT_MAX_TENSOR, estimate_model
 from exporter.layers.keras_io import check_model_file, load_keras_model
 from exporter.parity.runtime import REPO_ROOT
 
@@ -148,7 +148,7 @@ def test_a_huge_input_is_refused_as_a_tensor_per_sample(tiny_file, tmp_path):
     bombed = mutate(tiny_file, tmp_path / "wide.keras", huge_input)
     with pytest.raises(ExportError, match=r"layer 'numbers' \(InputLayer\) makes a tensor of 10,000,000,000 values "
                                           r"per sample \(shape 100,000 x 100,000\), more than the limit of "
-                                          r"2,000,000,000 \(--max-params\).*Fix:"):
+                                          r"16,777,216 \(--max-params\).*Fix:"):
         check_model_file(bombed)
 
 
@@ -263,7 +263,7 @@ def check_corpus_entry(entry, tmp_path, exact):
     actual = weight_values(model)
     estimate = estimate_model(config)
     assert estimate.params <= actual
-    assert estimate.largest_tensor[0] <= DEFAULT_MAX_PARAMS
+    assert estimate.largest_tensor[0] <= DEFAULT_MAX_TENSOR
     assert estimate_model(strip_shapes(json.loads(json.dumps(config)), tensors=False)).params <= actual
     assert estimate_model(strip_shapes(config)).params <= actual
     if exact:

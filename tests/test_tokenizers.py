@@ -240,7 +240,7 @@ def test_word_piece_classifies_every_code_point_as_keras_hub(node, hub_tokenizer
         first = next(i for i, (g, w) in enumerate(zip(got, want)) if g != w)
         raise AssertionError(f"word {first}: JS {got[first]!r} keras-hub {want[first]!r} (lengths {len(got)}, "
                              f"{len(want)}); after a Python or `regex` upgrade, run "
-                             "`python -m exporter.text.unicode_tables`")
+                             "`python -m exporter.text.unicode_tables && make js`")
     assert len(want) > 1_000_000
 
 

@@ -1,4 +1,5 @@
-// Copies TF.js (pinned in package-lock.json) into web_demo/vendor/ so the page
+// Copies TF.js (pinned in package-lock.json; the WASM and WebGPU backends too) and webnets' own JS package
+// (js/, built first) into web_demo/vendor/ so the page
 // never depends on an outside CDN, and wraps the WASM binaries as data: URLs
 // (vendor/wasm-binaries.js) because a page opened from disk cannot fetch() files.
 // Run by `make vendor`; node web_demo/vendor.mjs
@@ -6,6 +7,7 @@
 // so a page being served never gets half a file and two runs at once never write into one file;
 // tf.min.js lands last, so its presence means the rest is there (exporter/browser/chromium.py
 // `ensure_vendor` relies on it).
+import {execFileSync} from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,6 +21,9 @@ const wasm = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-bac
 const copies = [
   ['tfjs-backend-wasm/dist/tf-backend-wasm.min.js', 'tf-backend-wasm.min.js'],
   ...wasm.map((name) => [`tfjs-backend-wasm/dist/${name}`, name]),
+  ['tfjs-backend-webgpu/dist/tf-backend-webgpu.min.js', 'tf-backend-webgpu.min.js'],
+  // webnets' own package (js/), built here from js/src/: its classic script (global `webnets`).
+  ['../../js/dist/webnets.js', 'webnets.js'],
   ['tfjs/dist/tf.min.js', 'tf.min.js'],  // last: see above
 ];
 
@@ -32,6 +37,7 @@ function writeAtomically(to, write) {
   }
 }
 
+execFileSync(process.execPath, [path.join(here, '..', 'js', 'build.mjs')], {stdio: 'inherit'});
 const urls = Object.fromEntries(wasm.map((name) => [name,
   'data:application/wasm;base64,' + fs.readFileSync(path.join(modules, 'tfjs-backend-wasm/dist', name)).toString('base64')]));
 // Over http the .wasm files beside this one are used (smaller, cached); from disk, the data: URLs.

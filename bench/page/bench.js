@@ -1,5 +1,6 @@
 // window.bench: load a model in one of three runtimes and time its predictions.
-//   TF.js layers model (ours), TF.js graph model (official converter), ONNX Runtime Web (peer).
+//   TF.js layers model (ours), TF.js graph model (official converter), ONNX Runtime Web (peer:
+//   its WASM execution provider on the wasm pages, its WebGPU execution provider on the webgpu pages).
 // Every timed prediction includes making the input tensor and reading the output back to
 // JavaScript, as an application does per call; WebGL work is only finished once data() resolves.
 'use strict';
@@ -7,17 +8,33 @@
 (() => {
   const runners = {};
   let ort = null;
+  let pageBackend = null;
 
   // WASM is set up by the demo's own code (web_demo/js/backend.js WN.initWasm), so the bench
   // times the thread pool the demo gets; the threaded SIMD binary is only picked when the page
   // is cross-origin isolated (SharedArrayBuffer), so report what really happened.
   async function setBackend(name, threads) {
     let info = {};
+    pageBackend = name;
     if (name === 'wasm') {
       info = await WN.initWasm(threads || WN.wasmThreads());
     } else {
+      // tfjs-backend-webgpu registers itself only where navigator.gpu exists (a secure context).
+      if (name === 'webgpu' && !tf.findBackendFactory('webgpu')) {
+        throw new Error(navigator.gpu ? 'tf-backend-webgpu.min.js did not load'
+          : 'this browser has no WebGPU (navigator.gpu is missing: Chromium needs WEBGPU_FLAGS and a secure context)');
+      }
       if (!(await tf.setBackend(name))) throw new Error(`TF.js backend ${name} could not be initialized`);
       await tf.ready();
+    }
+    if (name === 'webgpu') {
+      // TF.js 4.22's WebGPU backend computes some kernels wrongly without a word (docs/webgpu.md); the
+      // demo and webnets.load repair them whenever they pick WebGPU, so the bench times what they run.
+      info.webgpu_repairs = WN.repairWebGPU(tf.backend()) ? 'applied' : 'already applied';
+      // The adapter TF.js holds (a second navigator.gpu.requestAdapter() here cost TF.js its device:
+      // "A valid external Instance reference no longer exists" at the next read-back).
+      const adapter = tf.backend().adapterInfo || {};
+      info.adapter = {vendor: adapter.vendor || null, architecture: adapter.architecture || null};
     }
     info = {...info, backend: tf.getBackend(), crossOriginIsolated: self.crossOriginIsolated,
             hardwareConcurrency: navigator.hardwareConcurrency};
@@ -30,9 +47,12 @@
     return info;
   }
 
+  // One ONNX Runtime Web bundle per page: ort.wasm.min.mjs has only the WASM execution provider;
+  // ort.webgpu.min.mjs adds the WebGPU one (its WASM part runs what WebGPU does not: the
+  // threaded SIMD binary with asyncify, for the GPU's asynchronous calls).
   async function loadOrt(threads) {
     if (!ort) {
-      ort = await import('/ort/ort.wasm.min.mjs');
+      ort = await import(pageBackend === 'webgpu' ? '/ort/ort.webgpu.min.mjs' : '/ort/ort.wasm.min.mjs');
       ort.env.wasm.wasmPaths = '/ort/';
       ort.env.wasm.numThreads = threads;
       ort.env.wasm.simd = true;
@@ -117,7 +137,10 @@
     if (format === 'graph') return tfjsRunner(await tf.loadGraphModel(url), input, true);
     if (format === 'onnx') {
       const o = await loadOrt(threads);
-      const session = await o.InferenceSession.create(url, {executionProviders: ['wasm'],
+      // WebGPU alone, no 'wasm' after it: where the WebGPU provider cannot start, the session fails
+      // (and the bench records why) rather than timing the WASM provider under the WebGPU label.
+      const provider = pageBackend === 'webgpu' ? 'webgpu' : 'wasm';
+      const session = await o.InferenceSession.create(url, {executionProviders: [provider],
                                                             graphOptimizationLevel: 'all'});
       const data = typed(input);
       const run = async () => {
@@ -128,7 +151,8 @@
         return values;
       };
       // ORT falls back to 1 thread without cross-origin isolation; numThreads then reads 1.
-      return {run, info: () => ({threads: o.env.wasm.numThreads, ort_version: o.env.versions && o.env.versions.web})};
+      return {run, info: () => ({threads: o.env.wasm.numThreads, ort_version: o.env.versions && o.env.versions.web,
+                                 execution_provider: provider})};
     }
     throw new Error(`unknown format ${format}`);
   }

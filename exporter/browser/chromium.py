@@ -24,8 +24,19 @@ CHROMIUM_FLAGS = [
 # A machine without usable WebGL: no 3D APIs at all.
 NO_WEBGL_FLAGS = ["--disable-3d-apis", "--disable-gpu", "--disable-software-rasterizer", "--no-sandbox",
                   "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+# WebGPU on SwiftShader's Vulkan (adapter architecture "swiftshader"), added to the flags above; TF.js'
+# WebGPU backend (`?backend=webgpu`) runs on it. Chromium exposes navigator.gpu only in a secure context
+# (http://127.0.0.1 is one; file:// and data: URLs are not).
+WEBGPU_FLAGS = ["--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader"]
 # getUserMedia gets Chromium's synthetic camera (a moving test pattern) without a permission prompt.
 FAKE_CAMERA_FLAGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+
+
+# What a complete web_demo/vendor holds: tf.min.js is written last (vendor.mjs), so it stands for the
+# files copied with it; a file added to vendor.mjs later is named here too, so an older copy is refreshed.
+VENDOR_FILES = ("tf-backend-webgpu.min.js", "webnets.js", "tf.min.js")
+# The webnets package's sources: vendor/webnets.js is built from them, and is stale once one is newer.
+JS_SOURCES = ROOT / "js" / "src"
 
 
 def chromium_path():
@@ -33,17 +44,30 @@ def chromium_path():
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+def _vendor_current(vendor):
+    """Every vendored file there, and vendor/webnets.js newer than the package sources it is built from
+    (a checkout with edited js/src/ would otherwise test yesterday's package)."""
+    if not all((vendor / name).exists() for name in VENDOR_FILES):
+        return False
+    if not JS_SOURCES.is_dir():
+        return True
+    built = (vendor / "webnets.js").stat().st_mtime
+    return all(path.stat().st_mtime <= built for path in JS_SOURCES.rglob("*.js"))
+
+
 def ensure_vendor():
     """TF.js copied from node_modules into web_demo/vendor (what `make vendor` does).
 
     vendor.mjs writes tf.min.js last, each file renamed into place, so tf.min.js present means the
     copy is complete. Several processes (test workers, a benchmark) may ask at once: under an flock
-    on vendor/.lock one runs vendor.mjs, the others wait and then find it done."""
+    on vendor/.lock one runs vendor.mjs, the others wait and then find it done. A vendor dir copied
+    before a file joined the list (the WebGPU backend) lacks that file and is copied again, and one whose
+    webnets.js is older than js/src/ is built and copied again."""
     vendor = WEB_DEMO / "vendor"
-    if (vendor / "tf.min.js").exists():
+    if _vendor_current(vendor):
         return
     with file_lock(vendor / ".lock"):
-        if (vendor / "tf.min.js").exists():
+        if _vendor_current(vendor):
             return
         try:
             result = subprocess.run(["node", str(WEB_DEMO / "vendor.mjs")], cwd=ROOT, capture_output=True, text=True)

@@ -25,6 +25,12 @@ from dataclasses import dataclass, field
 from ..errors import ExportError
 
 DEFAULT_MAX_PARAMS = 2_000_000_000
+# The most values one tensor may hold per sample by default: 2^24 float32 values are 64 MiB, while the
+# largest activation of a keras.applications model at its own input size is under half of that. The
+# verification run holds several such tensors for a batch of samples at once, in Keras and in TF.js,
+# and writes the golden input into meta.json: a 30 kB .h5 declaring an 8 x 10^6 x 3 image (a Conv2D
+# output of 6.4 * 10^7 values per sample, far under the parameter limit) took the converter past 3 GiB.
+DEFAULT_MAX_TENSOR = 2 ** 24
 # The fewest bytes one parameter can take in a weights file: float16 for float layers, half a byte
 # for quantized ones (Keras' int4 packs two values per byte). A float32 model thus has 2x slack.
 FLOAT_BYTES = 2
@@ -677,7 +683,8 @@ def check_budget(budget, source, *, weights_bytes=None, weights_label="its weigh
                  max_params=DEFAULT_MAX_PARAMS, option="--max-params", fix_damaged=None):
     """Refuse, before anything is allocated, a config that declares more than its weights could hold
     (weights_bytes: the size of the file that holds them; None to skip), more parameters than
-    max_params (None: DEFAULT_MAX_PARAMS), or a tensor per sample larger than max_params values."""
+    max_params (None: DEFAULT_MAX_PARAMS), or a tensor per sample larger than max_params values (None:
+    DEFAULT_MAX_TENSOR; a limit the user sets applies to both)."""
     largest = budget.largest()
     if largest is None:
         return
@@ -699,6 +706,7 @@ def check_budget(budget, source, *, weights_bytes=None, weights_label="its weigh
             f"({option} {budget.params:,}); the default, {DEFAULT_MAX_PARAMS:,}, is already more than a web page "
             "can load.")
     elements, name, class_name, shape = budget.largest_tensor
+    limit = DEFAULT_MAX_TENSOR if max_params is None else int(max_params)
     if elements > limit:
         shown = " x ".join("?" if d is None else f"{d:,}" for d in shape[1:])
         raise ExportError(

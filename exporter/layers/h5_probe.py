@@ -9,7 +9,6 @@ attribute and every dataset (one at a time), and exits. If the child stays withi
 same reads in this process do too; if it runs out of memory or dies, the file is refused.
 """
 
-import resource
 import subprocess
 import sys
 import tempfile
@@ -28,8 +27,13 @@ _TIMEOUT_BYTES_PER_S = 20_000_000
 _MAX_EXTRACTED = 1 << 30  # a .keras weights file larger than this is left to Keras (no copy to disk)
 
 # The child: every attribute and dataset read once; exit 3 on MemoryError, 4 on a file HDF5 cannot read.
+# It limits its own address space (argv[2] bytes) before importing h5py, so the parent starts it without
+# a preexec_fn: that would make subprocess fork the converting process (TensorFlow and all, copy-on-write)
+# instead of spawning, slower, and counted twice in the memory of the pair until the child's exec.
 _CHILD = r"""
+import resource
 import sys
+resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[2]), int(sys.argv[2])))
 import h5py
 
 def read_attrs(obj):
@@ -53,13 +57,6 @@ except Exception as error:
 """
 
 
-def _limit(data_bytes):
-    def apply():
-        limit = _BASE_LIMIT + 2 * data_bytes
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    return apply
-
-
 def probe_h5(path, what=None, source=None):
     """Refuse an HDF5 file whose reading would take far more memory than its size (or that HDF5 cannot
     read at all), reading it in a limited child process. `what` names it in the message (default: path)."""
@@ -69,8 +66,8 @@ def probe_h5(path, what=None, source=None):
     size = path.stat().st_size
     timeout = _TIMEOUT_BASE_S + size / _TIMEOUT_BYTES_PER_S
     try:
-        proc = subprocess.run([sys.executable, "-c", _CHILD, str(path)], capture_output=True, text=True,
-                              timeout=timeout, preexec_fn=_limit(size))
+        proc = subprocess.run([sys.executable, "-c", _CHILD, str(path), str(_BASE_LIMIT + 2 * size)],
+                              capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise ExportError(f"{what}: reading its HDF5 data took more than {timeout:.0f} s, far longer than a file of "
                           f"{size:,} bytes needs, so it was refused unread. Fix: save the model again "

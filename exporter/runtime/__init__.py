@@ -3,7 +3,10 @@
 tfjs-layers 4.22 lacks layers Keras 3 users write (attention, GRU with reset_after,
 GroupNormalization, half-pixel bilinear resizing, ...). TF.js loads any class a page
 registers with `tf.serialization.registerClass` before `tf.loadLayersModel`, so webnets
-ships them: `webnets-layers.js` in this directory, one plain script (no build step).
+ships them: `webnets-layers.js` in this directory, one plain script for a page or Node. It is
+generated, not edited: js/build.mjs builds it (and webnets-tokenizers.js) with esbuild from the
+ES modules in js/src/layers/ (js/src/tokenizers/), one per concern, where the documented code lives;
+`make js` rebuilds both, and tests/test_js_build.py checks the committed copies are that build.
 Translators emit these classes by name; every class is called `Webnets<Name>`, so none
 shadows a tfjs built-in. An export whose model.json names one gets a copy of the file
 beside model.json and a `requires` entry (with its sha256) in meta.json; the Node parity

@@ -1,5 +1,8 @@
 """The Unicode tables webnets-tokenizers.js embeds, generated from the Python that runs keras-hub.
 
+They live in js/src/tokenizers/unicode-tables.js, a source of the JS package that js/build.mjs
+builds into exporter/runtime/webnets-tokenizers.js.
+
 keras-hub's WordPieceTokenizer (its TensorFlow-free path, the one eager calls take) classifies
 characters with three sources, and each one is the reference the JavaScript must reproduce:
 
@@ -17,9 +20,10 @@ point), and `UNASSIGNED_IN_PYTHON` lists the code points Python's `unicodedata` 
 newer Unicode (the `regex` module's) assigns: keras-hub leaves them unchanged (no decomposition, no
 case, category Cn), so the JavaScript normalizes around them.
 
-Regenerate after upgrading Python or `regex` (tests/test_tokenizers.py fails until you do):
+Regenerate after upgrading Python or `regex` (tests/test_tokenizers.py fails until you do), then
+rebuild the script:
 
-    python -m exporter.text.unicode_tables
+    python -m exporter.text.unicode_tables && make js
 """
 
 import json
@@ -30,7 +34,8 @@ from pathlib import Path
 
 __all__ = ["javascript_tables", "write_tables", "TOKENIZERS_SCRIPT", "BEGIN", "END"]
 
-TOKENIZERS_SCRIPT = Path(__file__).resolve().parent.parent / "runtime" / "webnets-tokenizers.js"
+# A development tool: the tables are written into the JS package's source, in a repository checkout.
+TOKENIZERS_SCRIPT = Path(__file__).resolve().parents[2] / "js" / "src" / "tokenizers" / "unicode-tables.js"
 BEGIN = "// ---- BEGIN GENERATED UNICODE TABLES (python -m exporter.text.unicode_tables) ----"
 END = "// ---- END GENERATED UNICODE TABLES ----"
 

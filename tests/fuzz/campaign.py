@@ -110,14 +110,16 @@ def _worker(seed_root, work_root):
 # ---------------------------------------------------------------- parent side
 
 def _rss(pid):
-    """Resident memory of a process and its children (the Node runner included), in bytes."""
+    """Memory of a process and its children (the Node runner included), in bytes: their proportional set
+    sizes (Pss), so that pages a forked child still shares with its parent count once, not twice (VmRSS
+    counted a 760 MB worker again for each child it had just forked, and read 3.4 GiB under load)."""
     total = 0
     pending = [pid]
     while pending:
         p = pending.pop()
         try:
-            with open(f"/proc/{p}/status") as status:
-                total += next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:"))
+            with open(f"/proc/{p}/smaps_rollup") as rollup:
+                total += next(int(line.split()[1]) * 1024 for line in rollup if line.startswith("Pss:"))
             with open(f"/proc/{p}/task/{p}/children") as children:
                 pending += [int(c) for c in children.read().split()]
         except (OSError, StopIteration):

@@ -58,7 +58,11 @@
     } finally {
       if (shim) delete navigator.hardwareConcurrency;
     }
+    // webnets' own WebAssembly kernels (the package's js/wasm/: BatchMatMul as a SIMD GEMM where TF.js
+    // runs a scalar loop), as webnets.load uses them on WASM.
+    const kernels = (await WN.package.kernels.register()) ? 'webnets' : 'stock';
     return {
+      kernels,
       threads_requested: threads, threads: tf.wasm.getThreadsCount(), hardware_concurrency_shim: shim,
       crossOriginIsolated: self.crossOriginIsolated === true,
       multithread_support: await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'),
@@ -66,13 +70,24 @@
     };
   };
 
+  // tfjs-backend-webgpu 4.22's silently wrong kernels, repaired by the webnets package
+  // (js/src/backends/webgpu-repairs.js) on the backend the demo selects.
+  WN.repairWebGPU = (backend) => WN.package.repairWebGPU(backend);
+
   async function tryBackend(name) {
     try {
       if (name === 'wasm') {
         WN.backend.wasm = await WN.initWasm(WN.wasmThreads());
       } else {
+        // tfjs-backend-webgpu registers itself only where navigator.gpu exists; say so rather than
+        // TF.js' "Backend name 'webgpu' not found in registry".
+        if (name === 'webgpu' && !tf.findBackendFactory('webgpu')) {
+          throw new Error(navigator.gpu ? 'the WebGPU backend script did not load'
+            : 'this browser has no WebGPU (navigator.gpu is missing; it needs a secure context: https or localhost)');
+        }
         if (!(await tf.setBackend(name))) throw new Error(`it could not be initialized`);
         await tf.ready();
+        if (name === 'webgpu') WN.repairWebGPU(tf.backend());
       }
       const probe = tf.tidy(() => tf.tensor([1, 2, 3]).square().sum());
       const value = (await probe.data())[0];
@@ -100,7 +115,7 @@
   };
 
   WN.describeBackend = function () {
-    const labels = {webgl: 'WebGL (GPU)', wasm: 'WebAssembly (CPU)', cpu: 'plain JavaScript (CPU, slow)'};
+    const labels = {webgpu: 'WebGPU (GPU)', webgl: 'WebGL (GPU)', wasm: 'WebAssembly (CPU)', cpu: 'plain JavaScript (CPU, slow)'};
     let text = `TF.js ${tf.version.tfjs} on ${labels[WN.backend.name] || WN.backend.name}`;
     const wasm = WN.backend.wasm;
     if (WN.backend.name === 'wasm' && wasm) {
@@ -110,7 +125,8 @@
     }
     text += '.';
     if (WN.backend.failures.length) {
-      text += ' ' + WN.backend.failures.map((f) => `${f.backend === 'webgl' ? 'WebGL' : f.backend} is unavailable (${f.error}),`).join(' ') +
+      const names = {webgpu: 'WebGPU', webgl: 'WebGL'};
+      text += ' ' + WN.backend.failures.map((f) => `${names[f.backend] || f.backend} is unavailable (${f.error}),`).join(' ') +
         ` so the models run on ${WN.backend.name}.`;
     }
     return text;

@@ -7,6 +7,13 @@
 (function (WN) {
   'use strict';
   WN.params = new URLSearchParams(location.search);
+  // The webnets package (vendor/webnets.js, loaded before this file): its classes are registered on tf,
+  // and the demo uses its runner, WebGPU repairs and parity measure. main.js later puts the page's test
+  // hook on window.webnets (with the package's API behind it), so the package is kept here.
+  WN.package = window.webnets;
+  if (!WN.package || typeof WN.package.load !== 'function') {
+    throw new Error('web_demo/js/core.js needs vendor/webnets.js (the webnets package) loaded before it: run `make vendor`');
+  }
   const provided = new Set(['core']);
 
   WN.provide = function (name, needs) {

@@ -20,6 +20,8 @@
       return WN.predict(record, input);
     },
   };
+  // The package's API stays reachable behind the hook (webnets.load, webnets.cache, ... in this page too).
+  Object.setPrototypeOf(hook, WN.package);
   window.webnets = hook;
 
   async function boot() {

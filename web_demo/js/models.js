@@ -41,15 +41,7 @@
   }
 
   // max |actual - expected| / max |expected|: the measure of exporter/parity/tolerances.py.
-  WN.relativeError = function (actual, expected) {
-    let worst = 0;
-    let scale = 1e-12;
-    for (let i = 0; i < expected.length; i++) {
-      worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
-      scale = Math.max(scale, Math.abs(expected[i]));
-    }
-    return actual.length === expected.length ? worst / scale : Infinity;
-  };
+  WN.relativeError = (actual, expected) => WN.package.relativeError(actual, expected);
 
   // Where an index row's files are: the exporter's index.json names
   // "<name>/model.json"; a CDN index (exporter publish) names the latest

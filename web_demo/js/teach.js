@@ -859,6 +859,15 @@
     }
     draw([]);
 
+    // TF.js 4.22's WebGPU backend fails part-way through training here (a GPU buffer it cannot create:
+    // docs/webgpu.md), where WebGL and WASM train: say so and how to switch, not just the raw error.
+    function trainingProblem(error) {
+      const reason = String((error && error.message) || error);
+      if (tf.getBackend() !== 'webgpu') return reason;
+      return `Training failed on WebGPU: TF.js's WebGPU backend could not run a training step (${reason}). `
+        + 'It trains on WebGL and WebAssembly: reload the page with ?backend=webgl (or ?backend=wasm) to teach.';
+    }
+
     async function train() {
       if (state.training) return;
       const options = {
@@ -895,7 +904,7 @@
         setState(result.stopped ? 'stopped' : 'trained');
         showValidation(result);
       } catch (error) {
-        say(String(error.message || error), 'error');
+        say(trainingProblem(error), 'error');
         setState(state.result ? 'trained' : 'error');
       } finally {
         state.training = false;
