@@ -259,10 +259,12 @@ def test_without_replace_the_second_landing_is_refused_clearly(tmp_path):
 
 @pytest.fixture
 def demo_copy(tmp_path):
-    """web_demo/vendor.mjs in a directory of its own beside node_modules, so the repository's
-    web_demo/vendor is not touched."""
+    """web_demo/vendor.mjs in a directory of its own beside node_modules and the JS package's sources
+    (vendor.mjs builds the package first), so the repository's web_demo/vendor is not touched."""
     (tmp_path / "web_demo").mkdir()
     shutil.copy(REPO / "web_demo" / "vendor.mjs", tmp_path / "web_demo")
+    shutil.copy(REPO / "package.json", tmp_path)
+    shutil.copytree(REPO / "js", tmp_path / "js", ignore=shutil.ignore_patterns("dist"))
     (tmp_path / "node_modules").symlink_to(REPO / "node_modules")
     return tmp_path
 
@@ -274,7 +276,9 @@ def vendored_problems(root):
                "tfjs-backend-wasm.wasm": "tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm"}
     problems = [name for name, source in sources.items()
                 if sha256(vendor / name) != sha256(REPO / "node_modules" / "@tensorflow" / source)]
-    return problems + hidden_temporaries(vendor)
+    if sha256(vendor / "webnets.js") != sha256(root / "js" / "dist" / "webnets.js"):
+        problems.append("webnets.js")
+    return problems + hidden_temporaries(vendor) + hidden_temporaries(root / "js" / "dist")
 
 
 def test_two_vendor_copies_at_once(demo_copy):

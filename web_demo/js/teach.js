@@ -118,7 +118,7 @@
       if (t.shape[0] !== height || t.shape[1] !== width || t.shape[2] !== channels) {
         throw new Error(`a sample tensor has shape [${source.shape}], the base takes [${height}, ${width}, ${channels}]`);
       }
-      const data = t.dataSync();
+      const data = t.dataSync();  // a sample given as a tensor (the API's; the panel passes canvases)
       if (t !== source) t.dispose();
       return Float32Array.from(data);
     }
@@ -366,10 +366,14 @@
     };
     const trainedLayers = () => full.layers.filter((l) => l.trainable && l.weights.length);
 
-    function evaluate(predictor, x) {
+    // Read back asynchronously: a synchronous read (dataSync) of a GPU tensor stalls the page, and on
+    // WebGPU it broke every later asynchronous read ("A valid external Instance reference no longer exists").
+    async function evaluate(predictor, x) {
       const perClass = classes.map(() => ({correct: 0, total: 0}));
       if (!x) return {perClass: perClass.map(() => null), accuracy: null};
-      const predicted = tf.tidy(() => predictor.predict(x, {batchSize: 32}).argMax(-1).dataSync());
+      const labels = tf.tidy(() => predictor.predict(x, {batchSize: 32}).argMax(-1));
+      const predicted = await labels.data();
+      labels.dispose();
       yValLabels.forEach((y, k) => { perClass[y].total++; if (predicted[k] === y) perClass[y].correct++; });
       const total = yValLabels.length;
       const correct = perClass.reduce((a, p) => a + p.correct, 0);
@@ -391,7 +395,7 @@
             if (stoppedMidEpoch) return; // this epoch did not finish: its weights are not kept
             tf.dispose(snapshot);
             snapshot = keep(layersToKeep);
-            const val = evaluate(predictor, xv);
+            const val = await evaluate(predictor, xv);
             const entry = {epoch: history.length + 1, phase: name, loss: logs.loss, valAccuracy: val.accuracy,
               perClass: val.perClass, ms: performance.now() - epochStart.t};
             history.push(entry);

@@ -14,7 +14,8 @@
 // compiled; its shader key changes with it, so the broken variant is never cached. Applied to the
 // backend instance, so it holds for every kernel that builds the program. A later tfjs whose shader
 // reads through a converting getter does not match the pattern and is left as it is. Returns false
-// for anything but a WebGPU backend, or one already repaired.
+// for anything but a WebGPU backend, or one already repaired. The same hook patches two more programs
+// (repairSharedBinary, repairBincount2D below), and the kernels above rank 4 are replaced.
 export function repairWebGPU(tf, backend) {
   if (!backend || typeof backend.runWebGPUProgram !== 'function' || backend.webnetsRepaired) return false;
   const raw = /setOutputAtIndex\(flatIndex, (A\[getIndexFromCoords[\s\S]*?uniforms\.aShape\)\])\);/;
@@ -23,19 +24,53 @@ export function repairWebGPU(tf, backend) {
     const stored = inputs.length === 1 && /^transpose_/.test(program.shaderKey || '')
       ? this.tensorMap.get(inputs[0].dataId).dtype : 'float32';
     if (stored !== 'float32') {
-      const userCode = program.getUserCode;
-      program.getUserCode = function () {
-        const code = userCode.call(this);
-        return code.replace(raw, outputDtype === 'float32'
-          ? 'setOutputAtIndex(flatIndex, f32($1));' : 'setOutputAtIndexI32(flatIndex, i32($1));');
-      };
-      program.shaderKey += `_webnets_${stored}_${outputDtype}`;
+      rewrite(program, (code) => code.replace(raw, outputDtype === 'float32'
+        ? 'setOutputAtIndex(flatIndex, f32($1));' : 'setOutputAtIndexI32(flatIndex, i32($1));'),
+      `${stored}_${outputDtype}`);
     }
+    repairSharedBinary(program);
+    repairBincount2D(program);
     return run.call(this, program, inputs, outputDtype, ...rest);
   };
   backend.webnetsRepaired = true;
   repairHighRankKernels(tf);
   return true;
+}
+
+// The program's WGSL passed through edit before it compiles, under a shader key of its own (the
+// pipeline cache is keyed by it), so a broken variant is never cached under the repaired one's key.
+function rewrite(program, edit, tag) {
+  const userCode = program.getUserCode;
+  program.getUserCode = function () {
+    return edit(userCode.call(this));
+  };
+  program.shaderKey += `_webnets_${tag}`;
+}
+
+// tfjs-backend-webgpu 4.22's elementwise binary ops (Add, Sub, Mul, ... : binary_op_webgpu.ts) keep a
+// 1-D operand of under 128 elements (a bias, a per-channel scale) in workgroup memory and read it as
+// `sharedBuf[coords[rank - 1]]`. Up to rank 4 coords is a vecN and indexes; at rank 5 and 6 it is the
+// struct vec5 / vec6 (fields x y z w u v), which cannot be indexed: "cannot index type 'vec5'", the
+// shader fails and its batch reads back as zeros. So a bias added to any 5-D tensor (Conv3D and
+// Conv3DTranspose outputs, ConvLSTM3D gates) came out as zeros. The repair names the field instead.
+const structField = ['x', 'y', 'z', 'w', 'u', 'v'];
+function repairSharedBinary(program) {
+  const rank = (program.outputShape || []).length;
+  if (program.type !== 'shared' || rank < 5 || !/^binary_/.test(program.shaderKey || '')) return;
+  rewrite(program, (code) => code.replace(/sharedBuf\[coords\[(\d)\]\]/g,
+    (_, i) => `sharedBuf[coords.${structField[i]}]`), `shared_rank${rank}`);
+}
+
+// tfjs-backend-webgpu 4.22's DenseBincount of a 2-D x (a histogram per row: bincount_webgpu.ts) runs
+// one invocation per element of x, but finds the element's row and column with getCoordsFromIndex,
+// which divides by the strides of the output, [rows, size], not of x, [rows, columns]. So only the
+// first rows * columns / size rows were counted, the rest left at zero, with no error (for a [48, 16]
+// x and size 256, 3 rows of 48). CLAHE's per-tile histograms hit it (relative error 1.0). The repair
+// splits the index by x's own row length.
+function repairBincount2D(program) {
+  if (program.rank !== 2 || !/^bincount_/.test(program.shaderKey || '')) return;
+  rewrite(program, (code) => code.replace('let coord = getCoordsFromIndex(index);',
+    'let coord = vec2<i32>(index / uniforms.xShape.y, index % uniforms.xShape.y);'), 'rows');
 }
 
 // Two more kernels of tfjs-backend-webgpu 4.22 handle rank 4 at most, and a 5-D tensor (Conv3D's
