@@ -117,6 +117,10 @@ export interface Webnets {
   tokenizer(spec: object): Tokenizer;
   selectBackend(order?: BackendName | BackendName[]): Promise<{name: BackendName; skipped: Array<{backend: BackendName; reason: string}>; kernels?: 'webnets' | 'stock'}>;
   backendOrder: BackendName[];
+  /** Applies webnets' repairs of TF.js 4.22's WebGPU kernels to a WebGPU backend (load() and selectBackend() do). */
+  repairWebGPU(backend: unknown): boolean;
+  /** max |actual - expected| / max |expected|: the measure the exporter's golden bound is in. */
+  relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number;
   compileRunner(model: tfjs.LayersModel): Runner | null;
   /** webnets' WebAssembly kernels for TF.js's wasm backend: registered by load() when it picks wasm. */
   kernels: {register(): Promise<boolean>; unregister(): boolean; stats: Record<string, Record<string, number>>};
