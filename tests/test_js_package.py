@@ -220,8 +220,15 @@ def test_two_loads_at_once_share_one_download(session, cdn):
     _, page, requests, _ = session
     page.evaluate("window.app.cache.clear()")
     requests.clear()
+    # The second load starts once the first has all of model.json: sharing must not end with a file's download.
     got = page.evaluate("""async (base) => {
-      const [a, b] = await Promise.all([window.app.load('squeezenet@1', {base}), window.app.load('squeezenet@1', {base})]);
+      let startSecond;
+      const firstHasModelJson = new Promise((resolve) => { startSecond = resolve; });
+      const first = window.app.load('squeezenet@1', {base, onProgress: (e) => {
+        if (e.file === 'model.json' && e.fileLoaded === e.fileTotal) startSecond();
+      }});
+      await firstHasModelJson;
+      const [a, b] = await Promise.all([first, window.app.load('squeezenet@1', {base})]);
       const out = [a.version, b.version, a.model !== b.model];
       a.dispose(); b.dispose();
       return out;

@@ -216,6 +216,50 @@ async function checkGolden(tf, model, meta, predict, where) {
   }
 }
 
+// The files of a version, fetched and checked once however many loads ask for it at the same time: a
+// load arriving while another fetches the same version joins it (and hears its progress from then on)
+// until that one has stored the files in the cache, where a later load finds them. Sharing by file
+// alone left a gap: a small file finished before the second load asked for it was fetched again.
+const fetching = new Map();  // dir + options that change what is fetched -> {promise, reporters}
+
+function shared(plan, options, report, gatherWith) {
+  const key = `${plan.dir}|${options.cache}|${options.integrity !== false}`;
+  let entry = fetching.get(key);
+  if (!entry) {
+    const reporters = new Set();
+    entry = {reporters, promise: fetchChecked(plan, options, (...event) => reporters.forEach((r) => r(...event)),
+      gatherWith)};
+    fetching.set(key, entry);
+    const forget = () => fetching.delete(key);
+    entry.promise.then(forget, forget);
+  }
+  entry.reporters.add(report);
+  return entry.promise;
+}
+
+// gather/gatherUrl, then model.json read and its weight files checked to be there; only then is the
+// version stored in the cache (before the model runs: a backend failing later is no reason to fetch again).
+async function fetchChecked(plan, options, report, gatherWith) {
+  const gathered = await gatherWith(plan, options, report);
+  const modelFile = gathered.modelFile || plan.modelFile || 'model.json';
+  const where = plan.kind === 'cdn' ? `${plan.name} ${plan.version}` : `${plan.dir}/${modelFile}`;
+  const modelJson = parseJson(gathered.bytes[modelFile], modelFile, plan.dir);
+  if (!modelJson.modelTopology) {
+    fail('bad-model', `${where}: model.json has no modelTopology: it is not a TF.js layers model (a graph model `
+      + 'loads with tf.loadGraphModel).');
+  }
+  for (const name of shardNames(modelJson)) {
+    if (!gathered.bytes[name]) fail('bad-model', `${where}: the weight file ${name} that model.json names is missing.`);
+  }
+  if (options.cache && !gathered.hit) {
+    const records = plan.files || Object.fromEntries(Object.entries(gathered.bytes)
+      .map(([name, data]) => [name, {bytes: data.length}]));
+    await store.store(plan.base, plan.name, plan.version, plan.dir, records, gathered.bytes);
+    return {...gathered, stored: true};
+  }
+  return gathered;
+}
+
 export function createLoader(tf, {predict: predictWith, selectBackend, compileRunner = null, defaults, packageVersion}) {
   return async function load(source, options = {}) {
     const started = (typeof performance !== 'undefined' ? performance : Date).now();
@@ -230,41 +274,27 @@ export function createLoader(tf, {predict: predictWith, selectBackend, compileRu
     if (described.kind === 'files') {
       plan = {kind: 'files', name: 'files', version: null, dir: '(files)', files: null};
       const bytes = await readGivenFiles(source);
-      gathered = {bytes, hit: false};
       report = progressOf(options.onProgress, {});
       for (const [name, data] of Object.entries(bytes)) report(name, data.length, data.length);
+      gathered = await fetchChecked(plan, {...options, cache: false}, report, async () => ({bytes, hit: false}));
     } else if (described.kind === 'name') {
       plan = await planForName(source, described, options);
       report = progressOf(options.onProgress, Object.fromEntries(
         Object.entries(plan.files).map(([name, record]) => [name, record.bytes == null ? null : record.bytes])));
-      gathered = await gather(plan, options, report);
+      gathered = await shared(plan, options, report, gather);
     } else {
       plan = urlPlan(described.url);
       report = progressOf(options.onProgress, {});
-      gathered = await gatherUrl(plan, options, report);
+      gathered = await shared(plan, options, report, gatherUrl);
     }
     const modelFile = gathered.modelFile || plan.modelFile || 'model.json';
     const where = plan.kind === 'cdn' ? `${plan.name} ${plan.version}` : `${plan.dir}/${modelFile}`;
+    // fetchChecked has read model.json and found its weight files.
     const modelJson = parseJson(gathered.bytes[modelFile], modelFile, plan.dir);
     const meta = gathered.bytes['meta.json'] ? parseJson(gathered.bytes['meta.json'], 'meta.json', plan.dir) : null;
-    if (!modelJson.modelTopology) {
-      fail('bad-model', `${where}: model.json has no modelTopology: it is not a TF.js layers model (a graph model `
-        + 'loads with tf.loadGraphModel).');
-    }
-    const shards = shardNames(modelJson).map((name) => {
-      if (!gathered.bytes[name]) fail('bad-model', `${where}: the weight file ${name} that model.json names is missing.`);
-      return gathered.bytes[name];
-    });
+    const shards = shardNames(modelJson).map((name) => gathered.bytes[name]);
 
-    // Everything checked: the version goes into the cache (before the model runs: a backend failing
-    // below is no reason to download again).
-    let stored = false;
-    if (options.cache && !gathered.hit && plan.kind !== 'files') {
-      const records = plan.files || Object.fromEntries(Object.entries(gathered.bytes)
-        .map(([name, data]) => [name, {bytes: data.length}]));
-      await store.store(plan.base, plan.name, plan.version, plan.dir, records, gathered.bytes);
-      stored = true;
-    }
+    const stored = !!gathered.stored;
 
     const backend = await selectBackend(options.backend == null ? null : options.backend);
     if (unknownClasses(tf, modelJson.modelTopology).length) await runPluginScripts(tf, meta, plan, options, report);
