@@ -11,13 +11,12 @@ reported apart and the medians (95% bootstrap intervals, bench/stats.py) are ove
 """
 
 import argparse
-import brotli
 import json
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
+import brotli
 import numpy as np
 
 from exporter.browser.chromium import CHROMIUM_FLAGS, ROOT, WEB_DEMO, WEBGPU_FLAGS, chromium_path
