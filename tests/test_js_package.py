@@ -255,18 +255,25 @@ def test_a_tampered_shard_is_refused_and_nothing_is_cached(session, cdn):
     assert got["cached"] == []
 
 
+def classic_site(site, tarball, vendored):
+    """A plain page in `site`: the `vendored` TF.js scripts (web_demo/vendor), then the tarball's classic build."""
+    site.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(tarball) as tar:
+        tar.extract("package/dist/webnets.min.js", site, filter="data")
+    shutil.move(site / "package" / "dist" / "webnets.min.js", site / "webnets.min.js")
+    shutil.rmtree(site / "package")
+    for name in vendored:
+        shutil.copy(WEB_DEMO / "vendor" / name, site)
+    tags = "".join(f'<script src="{name}"></script>' for name in (*vendored, "webnets.min.js"))
+    (site / "index.html").write_text(f"<!doctype html>{tags}")
+    return site
+
+
 def test_the_classic_build_loads_a_model_json_url_from_a_plain_page(browser, tarball, tmp_path):
     """<script src=tf.min.js> + <script src=webnets.min.js>, no bundler: the global `webnets` loads an export by
     its model.json URL (no CDN index, no WebGPU script: the result says why WebGPU was skipped)."""
-    with tarfile.open(tarball) as tar:
-        tar.extractall(tmp_path, filter="data")
-    site = tmp_path / "site"
-    site.mkdir()
-    shutil.copy(WEB_DEMO / "vendor" / "tf.min.js", site)
-    shutil.copy(tmp_path / "package" / "dist" / "webnets.min.js", site)
+    site = classic_site(tmp_path / "site", tarball, ["tf.min.js"])
     shutil.copytree(WEB_DEMO / "models" / "squeezenet", site / "squeezenet")
-    (site / "index.html").write_text('<!doctype html><script src="tf.min.js"></script>'
-                                     '<script src="webnets.min.js"></script>')
     vectors = golden()
     with serve(site) as origin:
         page = browser.new_page()
@@ -371,13 +378,7 @@ def test_an_attention_model_predicts_again_and_again_on_webgpu(browser, tarball,
     model.save(tmp_path / "mha.keras")
     site = tmp_path / "site"
     convert(tmp_path / "mha.keras", site / "mha", log=lambda *_: None)
-    with tarfile.open(tarball) as tar:
-        tar.extractall(tmp_path, filter="data")
-    for name in ("tf.min.js", "tf-backend-webgpu.min.js"):
-        shutil.copy(WEB_DEMO / "vendor" / name, site)
-    shutil.copy(tmp_path / "package" / "dist" / "webnets.min.js", site)
-    (site / "index.html").write_text('<!doctype html><script src="tf.min.js"></script><script src="tf-backend-webgpu.min.js">'
-                                     '</script><script src="webnets.min.js"></script>')
+    classic_site(site, tarball, ["tf.min.js", "tf-backend-webgpu.min.js"])
     x = np.random.default_rng(0).normal(size=(2, 32, 256)).astype("float32")
     want = model.predict(x, verbose=0)
     with serve(site) as origin:

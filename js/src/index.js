@@ -13,7 +13,7 @@ import * as tokenizers from './tokenizers/index.js';
 import {compileRunner} from './runner.js';
 import {registerWebnetsKernels, unregisterWebnetsKernels, webnetsKernelStats} from './kernels/index.js';
 import * as cache from './loader/cache.js';
-import {DEFAULT_ORDER, selectBackend} from './backends/select.js';
+import {DEFAULT_ORDER, selectBackend, tryBackend} from './backends/select.js';
 import {repairWebGPU} from './backends/webgpu-repairs.js';
 import {WebnetsLoadError} from './loader/errors.js';
 import {createLoader, relativeError} from './loader/load.js';
@@ -46,6 +46,7 @@ export function createWebnets(tf) {
     predict,
     tokenizer: tokenizers.tokenizer,
     selectBackend: select,
+    tryBackend: (name) => tryBackend(tf, name),
     kernels: {register: () => registerWebnetsKernels(tf), unregister: () => unregisterWebnetsKernels(tf),
               stats: webnetsKernelStats},
     backendOrder: DEFAULT_ORDER,

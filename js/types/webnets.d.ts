@@ -117,6 +117,8 @@ export interface Webnets {
   tokenizer(spec: object): Tokenizer;
   selectBackend(order?: BackendName | BackendName[]): Promise<{name: BackendName; skipped: Array<{backend: BackendName; reason: string}>; kernels?: 'webnets' | 'stock'}>;
   backendOrder: BackendName[];
+  /** Makes `name` the backend if it is there and computes right: null, or why not. */
+  tryBackend(name: BackendName): Promise<string | null>;
   /** Applies webnets' repairs of TF.js 4.22's WebGPU kernels to a WebGPU backend (load() and selectBackend() do). */
   repairWebGPU(backend: unknown): boolean;
   /** max |actual - expected| / max |expected|: the measure the exporter's golden bound is in. */

@@ -74,29 +74,17 @@
   // (js/src/backends/webgpu-repairs.js) on the backend the demo selects.
   WN.repairWebGPU = (backend) => WN.package.repairWebGPU(backend);
 
+  // null when `name` runs (the package's check: there, computing right, WebGPU repaired), else why not.
+  // WASM is set up here first, with the demo's thread count.
   async function tryBackend(name) {
-    try {
-      if (name === 'wasm') {
+    if (name === 'wasm') {
+      try {
         WN.backend.wasm = await WN.initWasm(WN.wasmThreads());
-      } else {
-        // tfjs-backend-webgpu registers itself only where navigator.gpu exists; say so rather than
-        // TF.js' "Backend name 'webgpu' not found in registry".
-        if (name === 'webgpu' && !tf.findBackendFactory('webgpu')) {
-          throw new Error(navigator.gpu ? 'the WebGPU backend script did not load'
-            : 'this browser has no WebGPU (navigator.gpu is missing; it needs a secure context: https or localhost)');
-        }
-        if (!(await tf.setBackend(name))) throw new Error(`it could not be initialized`);
-        await tf.ready();
-        if (name === 'webgpu') WN.repairWebGPU(tf.backend());
+      } catch (error) {
+        return String((error && error.message) || error);
       }
-      const probe = tf.tidy(() => tf.tensor([1, 2, 3]).square().sum());
-      const value = (await probe.data())[0];
-      probe.dispose();
-      if (value !== 14) throw new Error(`a test computation gave ${value} instead of 14`);
-      return null;
-    } catch (error) {
-      return String((error && error.message) || error);
     }
+    return WN.package.tryBackend(name);
   }
 
   WN.selectBackend = async function () {

@@ -13,12 +13,14 @@ const SCRIPT = {
 };
 
 function unavailable(tf, name) {
-  if (!tf.findBackendFactory(name) && !tf.findBackend(name)) {
-    return `not included in this page (${SCRIPT[name] || `no backend called '${name}' is registered`})`;
-  }
+  // Checked first: tfjs-backend-webgpu registers itself only where navigator.gpu exists, so without it the
+  // backend is missing even with its script loaded.
   if (name === 'webgpu' && !(typeof navigator !== 'undefined' && navigator.gpu)) {
     return 'this browser exposes no WebGPU (navigator.gpu is missing: it needs a browser with WebGPU and a '
       + 'secure context, https:// or http://localhost)';
+  }
+  if (!tf.findBackendFactory(name) && !tf.findBackend(name)) {
+    return `not included in this page (${SCRIPT[name] || `no backend called '${name}' is registered`})`;
   }
   return null;
 }
@@ -33,20 +35,24 @@ async function works(tf, name) {
   return value === 14 ? null : `a test computation gave ${value} instead of 14`;
 }
 
+// Makes `name` tf's backend if it is there and computes right: null, or why not (WebGPU repaired on the way).
+export async function tryBackend(tf, name) {
+  const reason = unavailable(tf, name);
+  if (reason != null) return reason;
+  try {
+    return await works(tf, name);
+  } catch (error) {
+    return String((error && error.message) || error);
+  }
+}
+
 // order: a backend name, an array of them, or null for DEFAULT_ORDER. Resolves to
 // {name, skipped: [{backend, reason}]}; throws when none works.
 export async function selectBackend(tf, order = null) {
   const names = order == null ? DEFAULT_ORDER : (Array.isArray(order) ? order : [order]);
   const skipped = [];
   for (const name of names) {
-    let reason = unavailable(tf, name);
-    if (reason == null) {
-      try {
-        reason = await works(tf, name);
-      } catch (error) {
-        reason = String((error && error.message) || error);
-      }
-    }
+    const reason = await tryBackend(tf, name);
     if (reason == null) return {name, skipped};
     skipped.push({backend: name, reason});
   }

@@ -68,6 +68,3 @@ export function download(url, {fetch: fetchFn = globalThis.fetch.bind(globalThis
   }
   return entry.promise;
 }
-
-// How many downloads are running now (tests check that two loads share them).
-export const downloadsRunning = () => running.size;

@@ -42,19 +42,20 @@ function progressOf(onProgress, expected) {
   };
 }
 
+const TAMPERED = 'the server sent other bytes than were published (a tampered or corrupted copy). Nothing was '
+  + 'cached and the model was not loaded. Fix: republish the version, or purge the CDN\'s copy.';
+
 async function verified(plan, file, bytes, options) {
   const record = plan.files && plan.files[file];
   if (!record || options.integrity === false) return;
   const where = `${plan.name} ${plan.version}`;
   if (record.bytes != null && record.bytes !== bytes.length) {
     fail('integrity', `${where}: ${file} has ${bytes.length} bytes where ${plan.base}/index.json published `
-      + `${record.bytes}: the server sent other bytes than were published (a tampered or corrupted copy). Nothing `
-      + 'was cached and the model was not loaded. Fix: republish the version, or purge the CDN\'s copy.');
+      + `${record.bytes}: ${TAMPERED}`);
   }
   if (record.integrity && !(await matches(bytes, record.integrity, `${where}: ${file}`))) {
-    fail('integrity', `${where}: ${file} does not match its published integrity hash (${record.integrity}): the `
-      + 'server sent other bytes than were published (a tampered or corrupted copy). Nothing was cached and the '
-      + 'model was not loaded. Fix: republish the version, or purge the CDN\'s copy.');
+    fail('integrity', `${where}: ${file} does not match its published integrity hash (${record.integrity}): `
+      + TAMPERED);
   }
 }
 
@@ -240,9 +241,10 @@ function shared(plan, options, report, gatherWith) {
 // gather/gatherUrl, then model.json read and its weight files checked to be there; only then is the
 // version stored in the cache (before the model runs: a backend failing later is no reason to fetch again).
 async function fetchChecked(plan, options, report, gatherWith) {
-  const gathered = await gatherWith(plan, options, report);
-  const modelFile = gathered.modelFile || plan.modelFile || 'model.json';
+  const fetched = await gatherWith(plan, options, report);
+  const modelFile = fetched.modelFile || plan.modelFile || 'model.json';
   const where = plan.kind === 'cdn' ? `${plan.name} ${plan.version}` : `${plan.dir}/${modelFile}`;
+  const gathered = {...fetched, modelFile, where};
   const modelJson = parseJson(gathered.bytes[modelFile], modelFile, plan.dir);
   if (!modelJson.modelTopology) {
     fail('bad-model', `${where}: model.json has no modelTopology: it is not a TF.js layers model (a graph model `
@@ -287,9 +289,9 @@ export function createLoader(tf, {predict: predictWith, selectBackend, compileRu
       report = progressOf(options.onProgress, {});
       gathered = await shared(plan, options, report, gatherUrl);
     }
-    const modelFile = gathered.modelFile || plan.modelFile || 'model.json';
-    const where = plan.kind === 'cdn' ? `${plan.name} ${plan.version}` : `${plan.dir}/${modelFile}`;
-    // fetchChecked has read model.json and found its weight files.
+    // fetchChecked has read model.json and found its weight files. Each load parses its own copy: loads
+    // at once share `gathered`, and TF.js may keep the topology object it is given.
+    const {modelFile, where} = gathered;
     const modelJson = parseJson(gathered.bytes[modelFile], modelFile, plan.dir);
     const meta = gathered.bytes['meta.json'] ? parseJson(gathered.bytes['meta.json'], 'meta.json', plan.dir) : null;
     const shards = shardNames(modelJson).map((name) => gathered.bytes[name]);
